@@ -1,0 +1,71 @@
+# The project's commands. `make dev` and `make test` create and fill .venv on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+STAMP     := $(VENV)/.installed
+# Python 3.13 is the Lambda runtime; scripts/find-python.sh finds it (pyenv included) or says how to get it.
+PYTHON313  = $(shell scripts/find-python.sh)
+PORT      ?= 3000
+EVENT     ?=
+FUNCTION  ?=
+
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build invoke fire clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt
+	@py="$$(scripts/find-python.sh)" || exit 1; \
+	 if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+	   rm -rf $(VENV) && echo "creating $(VENV) with $$py" && "$$py" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create/refresh the virtual environment
+
+dev: $(STAMP) ## run the whole system locally (local cloud on http://127.0.0.1:$(PORT))
+	$(PY) -m local --port $(PORT)
+
+test: $(STAMP) check ## lint, types, template checks, unit and integration tests
+	$(PY) -m pytest
+
+unit: $(STAMP) ## unit tests only (moto in-process)
+	$(PY) -m pytest tests/unit
+
+integration: $(STAMP) ## integration tests only (starts the local cloud)
+	$(PY) -m pytest tests/integration
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP) ## mypy
+	$(VENV)/bin/mypy
+
+validate: $(STAMP) ## sam validate --lint and cfn-lint on template.yaml
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
+	$(VENV)/bin/cfn-lint template.yaml
+
+check: lint typecheck validate ## the static gate
+
+build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecode and strip the runtime's boto3
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build --parallel
+	$(PY) scripts/postbuild.py .aws-sam/build
+
+verify-build: ## check the built artifacts (arm64 only, .pyc shipped)
+	$(PY) scripts/postbuild.py --verify-only .aws-sam/build
+
+invoke: $(STAMP) ## run one function with an event, like sam local invoke: make invoke FUNCTION=WorkerFunction EVENT=events/worker/email-job.json
+	$(PY) -m local invoke $(FUNCTION) --event $(EVENT)
+
+fire: $(STAMP) ## fire a schedule of the running local cloud now: make fire FUNCTION=ScheduledFunction SCHEDULE=DlqMonitor
+	$(PY) -m local fire $(FUNCTION) $(SCHEDULE) --port $(PORT)
+
+clean: ## remove build outputs and the virtual environment
+	rm -rf .aws-sam $(VENV) .pytest_cache .mypy_cache .ruff_cache

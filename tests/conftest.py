@@ -1,0 +1,24 @@
+"""Suite-wide settings: no test may reach real AWS."""
+
+from __future__ import annotations
+
+import os
+
+# Set before any boto3/botocore import so nothing can pick up real credentials or endpoints.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "AppBackendTest",
+        "POWERTOOLS_SERVICE_NAME": "test",
+        "APP_STAGE": "test",
+        "TABLE_NAME": "app-backend-test",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
