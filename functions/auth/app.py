@@ -1,0 +1,7 @@
+"""Auth endpoint group (and the public health check). Thin: routers come from the shared layer."""
+
+from backend.http.app import create_app, create_handler
+from backend.http.routers import health
+
+app = create_app("auth", routers=[health.router], description="Authentication and the health check.")
+handler = create_handler(app)

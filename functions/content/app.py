@@ -1,0 +1,6 @@
+"""Content endpoint group. Thin: routers come from the shared layer (they land with the content issue)."""
+
+from backend.http.app import create_app, create_handler
+
+app = create_app("content", routers=[])
+handler = create_handler(app)

@@ -1,0 +1,6 @@
+"""Orders endpoint group. Thin: routers come from the shared layer (they land with the orders issue)."""
+
+from backend.http.app import create_app, create_handler
+
+app = create_app("orders", routers=[])
+handler = create_handler(app)

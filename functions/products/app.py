@@ -1,0 +1,6 @@
+"""Products endpoint group. Thin: routers come from the shared layer (they land with the products issue)."""
+
+from backend.http.app import create_app, create_handler
+
+app = create_app("products", routers=[])
+handler = create_handler(app)

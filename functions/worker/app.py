@@ -1,0 +1,5 @@
+"""Worker: runs email and order jobs from SQS (partial batch failures reported)."""
+
+from backend.jobs.worker import create_worker_handler
+
+handler = create_worker_handler()

@@ -1,0 +1,63 @@
+"""Runtime configuration and secrets, read through Powertools parameters with caching.
+
+- The JSON document in SSM (``CONFIG_PARAMETER_NAME``) holds values operators tune without a
+  deploy: token lifetimes, rate limits.
+- The token-signing key lives in Secrets Manager (``TOKEN_SECRET_NAME``), never in the template,
+  the environment or a log line.
+
+Both are fetched on first use and cached for ``PARAMETERS_MAX_AGE_SECONDS`` (default 300 s), so a
+warm function does not call SSM/Secrets Manager per request.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.alias_generators import to_camel
+
+from backend.errors import ConfigurationError, UnavailableError
+from backend.settings import get_settings
+
+
+class RuntimeConfig(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
+
+    access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(1_209_600, ge=3600, le=90 * 86400)
+    rate_limit_per_minute: int = Field(120, ge=1, le=100_000)
+
+
+def get_runtime_config() -> RuntimeConfig:
+    """The SSM configuration document (defaults when no parameter is configured)."""
+    settings = get_settings()
+    if not settings.config_parameter_name:
+        return RuntimeConfig()
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        raw = parameters.get_parameter(
+            settings.config_parameter_name, transform="json", max_age=settings.parameters_max_age_seconds
+        )
+    except parameters.exceptions.GetParameterError as exc:
+        raise UnavailableError("Configuration store unavailable") from exc
+    except parameters.exceptions.TransformParameterError as exc:
+        raise ConfigurationError(f"{settings.config_parameter_name} is not valid JSON") from exc
+    try:
+        return RuntimeConfig.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise ConfigurationError(f"{settings.config_parameter_name} is invalid: {exc.errors()}") from None
+
+
+def get_token_signing_key() -> str:
+    """The HMAC key for tokens and cursors, from Secrets Manager (cached)."""
+    settings = get_settings()
+    name = settings.require("token_secret_name")
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = parameters.get_secret(name, max_age=settings.parameters_max_age_seconds)
+    except parameters.exceptions.GetParameterError as exc:
+        raise UnavailableError("Secret store unavailable") from exc
+    if not isinstance(value, str) or len(value) < 32:
+        raise ConfigurationError(f"Secret {name} must be a string of at least 32 characters")
+    return value

@@ -1,0 +1,1 @@
+"""The HTTP layer: FastAPI app factory, middleware, error mapping, routers. Calls services only."""

@@ -1,0 +1,82 @@
+"""The FastAPI app factory and the Lambda handler factory every API function uses.
+
+A function's ``app.py`` only lists its routers::
+
+    app = create_app("users", routers=[users.router])
+    handler = create_handler(app)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from backend import __version__
+from backend.http.errors import install_error_handlers
+from backend.http.middleware import REQUEST_ID_HEADER, EdgeMiddleware
+from backend.schemas.common import ErrorEnvelope
+from backend.settings import get_settings
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in {
+        400: "Malformed request (e.g. invalid JSON)",
+        413: "Body too large",
+        415: "Body is not JSON",
+        422: "Validation error",
+        429: "Rate limited (see Retry-After)",
+        500: "Internal error",
+    }.items()
+}
+
+
+def create_app(name: str, *, routers: Sequence[APIRouter], description: str = "") -> FastAPI:
+    """An app with the project's middleware, error envelope and the given routers."""
+    settings = get_settings()
+    app = FastAPI(
+        title=f"app-backend {name}",
+        description=description,
+        version=settings.version or __version__,
+        # Docs are served once for all functions by the local cloud (merged), not per function.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for router in routers:
+        app.include_router(router, responses=ERROR_RESPONSES)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allowed_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["authorization", "content-type", "x-csrf-token", REQUEST_ID_HEADER, "idempotency-key"],
+        expose_headers=[REQUEST_ID_HEADER, "retry-after"],
+        max_age=600,
+    )
+    # Added last, so it is the outermost: its headers and envelope cover everything inside.
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point for an API function: Mangum (lifespan off) with Powertools around it."""
+    from aws_lambda_powertools.logging import correlation_paths
+    from mangum import Mangum
+
+    from backend.observability import logger, metrics, tracer
+
+    asgi = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response: dict[str, Any] = asgi(event, context)
+        return response
+
+    wrapped: Callable[[dict[str, Any], Any], dict[str, Any]] = handler
+    return wrapped

@@ -1,0 +1,1 @@
+"""Routers: one module per endpoint group. Each calls services, never repositories or models."""

@@ -1,0 +1,1 @@
+"""Entry adapters for non-HTTP events (SQS batches, schedules), the counterpart of ``backend.http``."""

@@ -1,0 +1,54 @@
+"""The SQS worker: validates each job message and runs it, reporting partial batch failures.
+
+Uses Powertools' BatchProcessor, so a batch with one poison message only retries that message;
+after the queue's maxReceiveCount SQS moves it to the dead-letter queue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from backend.errors import ValidationError
+from backend.observability import logger, metrics, tracer
+from backend.schemas.jobs import EmailJob, Job
+from backend.services import email as email_service
+
+_job_adapter: TypeAdapter[EmailJob] = TypeAdapter(Job)
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def parse_job(body: str) -> EmailJob:
+    try:
+        return _job_adapter.validate_python(json.loads(body))
+    except (json.JSONDecodeError, PydanticValidationError) as exc:
+        raise ValidationError(f"Invalid job message: {type(exc).__name__}") from None
+
+
+@tracer.capture_method(capture_response=False)
+def handle_record(record: SQSRecord) -> dict[str, Any]:
+    job = parse_job(record.body)
+    logger.append_keys(job_id=job.job_id, job_type=job.type)
+    try:
+        return email_service.send_email_job(job)
+    finally:
+        logger.remove_keys(["job_id", "job_type"])
+
+
+def create_worker_handler() -> Any:
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics(capture_cold_start_metric=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        email_service.register_lambda_context(context)
+        response = process_partial_response(
+            event=event, record_handler=handle_record, processor=processor, context=context
+        )
+        return dict(response)
+
+    return handler

@@ -1,0 +1,1 @@
+"""Pydantic request/response models: the vocabulary shared by http and services."""

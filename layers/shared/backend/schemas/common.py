@@ -1,0 +1,50 @@
+"""The response envelopes every route uses, and the camelCase base model.
+
+Success: ``{"data": ...}``; lists: ``{"data": [...], "meta": {...}}``; errors:
+``{"error": "<human message>", "code": "<MACHINE_CODE>", "details": [...], "requestId": "<id>"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class CamelModel(BaseModel):
+    """Base of every API model: snake_case in Python, camelCase on the wire (both accepted in)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
+class Envelope[T](CamelModel):
+    data: T
+
+
+class PageMeta(CamelModel):
+    """List metadata: page/limit/total (offset style) and/or an opaque cursor for the next page."""
+
+    limit: int
+    page: int | None = None
+    total: int | None = None
+    total_pages: int | None = None
+    next_cursor: str | None = None
+
+
+class ListEnvelope[T](CamelModel):
+    data: list[T]
+    meta: PageMeta
+
+
+class ErrorDetail(CamelModel):
+    field: str | None = Field(None, description="Dotted path of the offending input, when there is one")
+    message: str
+    type: str | None = None
+
+
+class ErrorEnvelope(CamelModel):
+    error: str = Field(description="Human-readable message")
+    code: str = Field(description="Stable machine-readable code, e.g. NOT_FOUND")
+    details: list[dict[str, Any]] | None = None
+    request_id: str | None = None

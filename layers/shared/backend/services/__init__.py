@@ -1,0 +1,1 @@
+"""Domain rules. Services call repositories and queues; they know nothing about HTTP."""
