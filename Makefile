@@ -13,7 +13,7 @@ FUNCTION  ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build invoke fire clean
+.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod invoke fire clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,6 +60,12 @@ build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecod
 
 verify-build: ## check the built artifacts (arm64 only, .pyc shipped)
 	$(PY) scripts/postbuild.py --verify-only .aws-sam/build
+
+deploy: build ## build, then deploy the dev stack (samconfig.toml [dev])
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env dev
+
+deploy-prod: build ## build, then deploy prod (shows the change set and asks first)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env prod
 
 invoke: $(STAMP) ## run one function with an event, like sam local invoke: make invoke FUNCTION=WorkerFunction EVENT=events/worker/email-job.json
 	$(PY) -m local invoke $(FUNCTION) --event $(EVENT)
