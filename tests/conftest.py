@@ -1,14 +1,16 @@
-"""Suite-wide settings: no test may reach real AWS."""
+"""Suite-wide settings: no test may reach real AWS, and no test may issue a DynamoDB Scan."""
 
 from __future__ import annotations
 
 import os
 
+pytest_plugins = ["tests.support.plugin"]
+
 # Set before any boto3/botocore import so nothing can pick up real credentials or endpoints.
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fake credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SECURITY_TOKEN": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

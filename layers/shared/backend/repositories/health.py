@@ -1,26 +1,26 @@
 """Reachability probe for the table: one GetItem on a key nothing else uses.
 
 A data-plane read (not DescribeTable) so it needs no extra permission and is not throttled by
-the control-plane limits.
+the control-plane limits. It goes through the models' shared connection, so a function that also
+uses repositories builds one DynamoDB client, not two.
 """
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
 
-from backend import aws
+from backend.models import keys
+from backend.models.base import TableItem
 from backend.observability import logger
-from backend.settings import get_settings
-
-PROBE_KEY = {"PK": {"S": "HEALTH#PROBE"}, "SK": {"S": "HEALTH#PROBE"}}
 
 
 def table_reachable() -> bool:
     try:
-        aws.dynamodb().get_item(
-            TableName=get_settings().table_name, Key=PROBE_KEY, ProjectionExpression="PK"
+        TableItem._get_connection().get_item(
+            keys.HEALTH_PROBE_PK, range_key=keys.HEALTH_PROBE_PK, attributes_to_get=["PK"]
         )
-    except (BotoCoreError, ClientError) as exc:
-        logger.warning("table unreachable", extra={"error": type(exc).__name__})
+    except PynamoDBException as exc:
+        cause = exc.cause if exc.cause is not None else exc
+        logger.warning("table unreachable", extra={"error": type(cause).__name__})
         return False
     return True

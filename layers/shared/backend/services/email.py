@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 from backend import aws
+from backend.models import keys
 from backend.observability import logger
 from backend.schemas.jobs import EmailJob
 from backend.services.email_templates import render
@@ -46,7 +47,7 @@ def _idempotency() -> tuple[Any, Any]:
         table_name=settings.table_name,
         key_attr="PK",
         sort_key_attr="SK",
-        static_pk_value=f"IDEMPOTENCY#{settings.service}",
+        static_pk_value=keys.idempotency_pk(settings.service),
         expiry_attr="expiresAt",
     )
     config = IdempotencyConfig(

@@ -1,0 +1,75 @@
+"""Custom PynamoDB attributes: UTC ISO-8601 timestamps, exact money, string enums."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from pynamodb.attributes import Attribute
+from pynamodb.constants import NUMBER, STRING
+
+from backend.models.clock import iso, parse_iso
+
+CENTS = Decimal("0.01")
+#: Decimal(10, 2) in the original schema: at most 8 integer digits.
+MONEY_MAX = Decimal("99999999.99")
+
+
+def to_money(value: Decimal | int | str) -> Decimal:
+    """``value`` as an exact amount with two decimal places; refuses floats and sub-cent amounts."""
+    if isinstance(value, float):
+        raise TypeError("money must never be a float; pass a Decimal or a string")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError("amount must be finite")
+    quantized = amount.quantize(CENTS)
+    if quantized != amount:
+        raise ValueError("amount has more than two decimal places")
+    if abs(quantized) > MONEY_MAX:
+        raise ValueError("amount is too large")
+    return quantized
+
+
+class IsoDateTimeAttribute(Attribute[datetime]):
+    """A timezone-aware datetime stored as fixed-width ISO-8601 UTC text (sortable as text)."""
+
+    attr_type = STRING
+
+    def serialize(self, value: datetime) -> str:
+        return iso(value)
+
+    def deserialize(self, value: str) -> datetime:
+        return parse_iso(value)
+
+
+class MoneyAttribute(Attribute[Decimal]):
+    """An exact decimal amount (two places) stored as a DynamoDB number; never a float."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal) -> str:
+        return str(to_money(value))
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value).quantize(CENTS)
+
+
+class EnumAttribute[E: StrEnum](Attribute[E]):
+    """A string enum stored as its value."""
+
+    attr_type = STRING
+
+    def __init__(self, enum_type: type[E], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.enum_type = enum_type
+
+    def serialize(self, value: E) -> str:
+        return self.enum_type(value).value
+
+    def deserialize(self, value: str) -> E:
+        return self.enum_type(value)

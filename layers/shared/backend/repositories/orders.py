@@ -1,0 +1,271 @@
+"""Orders: an order and its lines in one item collection; stock moves in the same transaction.
+
+Placing an order is one transaction: the order, its lines (with a snapshot of each product's name
+and unit price), a stock decrement per product conditioned on "exists, active, enough stock, same
+price", a check that the user exists, and the counters. ``MAX_ORDER_LINES`` keeps it within
+DynamoDB's 100 operations (2 per line + 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+
+from backend.errors import AppError, ConflictError, NotFoundError, ValidationError
+from backend.models import keys
+from backend.models.attributes import CENTS
+from backend.models.clock import Clock, utcnow
+from backend.models.enums import OrderStatus
+from backend.models.ids import min_id_at, new_id
+from backend.models.order import OrderItemModel, OrderModel
+from backend.models.product import ProductModel
+from backend.repositories import counters
+from backend.repositories.checks import require_user
+from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, query_all, to_models
+from backend.repositories.paging import CursorCodec, Listing, list_page
+from backend.repositories.products import money
+from backend.repositories.records import OrderItemRecord, OrderLine, OrderRecord, Page, PageRequest
+from backend.repositories.transaction import OnFail, Transaction, raw_attribute, stale, unexpected
+
+MAX_ORDER_LINES: Final = 40
+
+
+def to_order_record(model: OrderModel, items: Sequence[OrderItemModel] = ()) -> OrderRecord:
+    return OrderRecord(
+        id=model.id,
+        user_id=model.user_id,
+        status=model.status,
+        total=model.total,
+        item_count=int(model.item_count),
+        created_at=model.created_at,
+        updated_at=model.updated_at,
+        version=int(model.version),
+        items=tuple(
+            OrderItemRecord(
+                position=int(i.position),
+                product_id=i.product_id,
+                product_name=i.product_name,
+                quantity=int(i.quantity),
+                unit_price=i.unit_price,
+            )
+            for i in sorted(items, key=lambda i: int(i.position))
+        ),
+    )
+
+
+def _to_model(record: OrderRecord, *, new: bool = False) -> OrderModel:
+    model = OrderModel(
+        id=record.id,
+        user_id=record.user_id,
+        status=record.status,
+        total=record.total,
+        item_count=record.item_count,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
+        model.version = record.version
+    model.sync_keys()
+    return model
+
+
+def _item_model(order_id: str, position: int) -> OrderItemModel:
+    model = OrderItemModel(order_id=order_id, position=position)
+    model.sync_keys()
+    return model
+
+
+def _product_key_model(product_id: str) -> ProductModel:
+    model = ProductModel(keys.product_pk(product_id), keys.PRODUCT_SK)
+    model.version = 0  # any number: the update increments the stored version without checking it
+    return model
+
+
+def _stock_failure(index: int, line: OrderLine) -> OnFail:
+    def build(old: RawItem | None) -> AppError:
+        field = f"items[{index}]"
+        if old is None:
+            return NotFoundError("Product")
+        if raw_attribute(old, "active") is not True:
+            message = f"{line.product_name} is not available"
+            return ConflictError(
+                message, code="PRODUCT_UNAVAILABLE", details=[{"field": field, "message": message}]
+            )
+        if Decimal(str(raw_attribute(old, "price"))) != line.unit_price:
+            message = f"The price of {line.product_name} has changed"
+            return ConflictError(
+                message, code="PRICE_CHANGED", details=[{"field": field, "message": message}]
+            )
+        message = f"Not enough {line.product_name} in stock"
+        return ConflictError(
+            message, code="INSUFFICIENT_STOCK", details=[{"field": field, "message": message}]
+        )
+
+    return build
+
+
+class OrdersRepository:
+    def __init__(self, cursor_key: bytes, *, clock: Clock = utcnow) -> None:
+        self._codec = CursorCodec(cursor_key)
+        self._clock = clock
+        self._counters = counters.CountersRepository()
+
+    # ------------------------------------------------------------------------- reads
+    def get(self, order_id: str, *, consistent: bool = False) -> OrderRecord:
+        """The order with its items: one Query on ``PK=ORDER#<id>``."""
+        models = to_models(query_all(QuerySpec(keys.order_pk(order_id), consistent=consistent)))
+        order = next((m for m in models if isinstance(m, OrderModel)), None)
+        if order is None:
+            raise NotFoundError("Order")
+        return to_order_record(order, [m for m in models if isinstance(m, OrderItemModel)])
+
+    def list_for_user(self, user_id: str, request: PageRequest) -> Page[OrderRecord]:
+        """Newest first, without items: GSI1 ``USER#<id>#ORDERS``."""
+        spec = QuerySpec(keys.user_orders(user_id), index=keys.GSI1, forward=False)
+        ref = counters.orders_of_user(user_id)
+        return list_page(
+            Listing.single(f"orders|user={user_id}", spec),
+            request,
+            codec=self._codec,
+            total=lambda: self._counters.total(ref),
+            convert=_orders,
+        )
+
+    def list_by_status(
+        self, status: OrderStatus, request: PageRequest, *, created_before: datetime | None = None
+    ) -> Page[OrderRecord]:
+        """Oldest first (for the sweeper): one GSI2 Query per shard, merged by creation order.
+
+        ``created_before`` narrows every shard's key condition; ``meta.total`` still counts every
+        order in ``status``.
+        """
+        bound = None if created_before is None else OrderModel.gsi2sk < min_id_at(created_before)
+        specs = tuple(
+            QuerySpec(keys.orders_by_status(status, shard), index=keys.GSI2, range_condition=bound)
+            for shard in range(keys.ORDER_STATUS_SHARDS)
+        )
+        query_id = (
+            f"orders|status={status.value}|before={created_before.isoformat() if created_before else ''}"
+        )
+        ref = counters.orders_with_status(status)
+        return list_page(
+            Listing(query_id, specs),
+            request,
+            codec=self._codec,
+            total=lambda: self._counters.total(ref),
+            convert=_orders,
+        )
+
+    # ------------------------------------------------------------------------- writes
+    def create(self, user_id: str, lines: Sequence[OrderLine]) -> OrderRecord:
+        """Place an order (one transaction, see the module docstring). Errors: NotFound (user or
+        product), Conflict with code PRODUCT_UNAVAILABLE, PRICE_CHANGED or INSUFFICIENT_STOCK."""
+        _validate_lines(lines)
+        now = self._clock()
+        total = sum((line.unit_price * line.quantity for line in lines), Decimal("0")).quantize(CENTS)
+        record = OrderRecord(
+            id=new_id(),
+            user_id=user_id,
+            status=OrderStatus.PENDING,
+            total=money(total, "total"),
+            item_count=len(lines),
+            created_at=now,
+            updated_at=now,
+            version=0,
+        )
+        model = _to_model(record, new=True)
+        tx = Transaction()
+        tx.put(model, on_fail=unexpected)
+        require_user(tx, user_id)
+        items = []
+        for position, line in enumerate(lines):
+            item = _item_model(record.id, position)
+            item.product_id, item.product_name = line.product_id, line.product_name
+            item.quantity, item.unit_price = line.quantity, line.unit_price
+            tx.put(item, on_fail=unexpected)
+            items.append(item)
+            condition = (
+                ProductModel.pk.exists()
+                & (ProductModel.active == True)  # noqa: E712 - a DynamoDB condition, not a Python test
+                & (ProductModel.stock >= line.quantity)
+                & (ProductModel.price == line.unit_price)
+            )
+            tx.update(
+                _product_key_model(line.product_id),
+                [ProductModel.stock.add(-line.quantity)],
+                condition=condition,
+                version_check=False,
+                on_fail=_stock_failure(position, line),
+            )
+        changes = counters.CounterChanges()
+        changes.add(counters.orders_of_user(user_id), 1)
+        changes.add(counters.orders_with_status(OrderStatus.PENDING), 1, entity_id=record.id)
+        changes.apply(tx)
+        tx.commit()
+        return to_order_record(model, items)
+
+    def update_status(self, order: OrderRecord, status: OrderStatus, *, restock: bool = False) -> OrderRecord:
+        """Optimistic status change of ``order`` as read; moves the status counters. With
+        ``restock`` (a cancellation), the items' quantities go back to the products still existing;
+        ``order`` must then come from :meth:`get` (with its items)."""
+        changed = replace(order, status=status, updated_at=self._clock())
+        model = _to_model(changed)
+        tx = Transaction()
+        tx.put(model, on_fail=stale("Order"))
+        changes = counters.CounterChanges()
+        changes.add(counters.orders_with_status(order.status), -1, entity_id=order.id)
+        changes.add(counters.orders_with_status(status), 1, entity_id=order.id)
+        changes.apply(tx)
+        if restock:
+            if len(order.items) != order.item_count:
+                raise ValueError("restock needs the order's items: read it with OrdersRepository.get")
+            quantities: dict[str, int] = {}
+            for item in order.items:
+                quantities[item.product_id] = quantities.get(item.product_id, 0) + item.quantity
+            existing = batch_get([(keys.product_pk(pid), keys.PRODUCT_SK) for pid in quantities])
+            for product_id, quantity in quantities.items():
+                if (keys.product_pk(product_id), keys.PRODUCT_SK) in existing:
+                    tx.update(
+                        _product_key_model(product_id),
+                        [ProductModel.stock.add(quantity)],
+                        condition=ProductModel.pk.exists(),
+                        version_check=False,
+                        on_fail=stale("Product"),
+                    )
+        tx.commit()
+        return replace(to_order_record(model), items=order.items)
+
+    def delete(self, order: OrderRecord) -> None:
+        """One transaction: the order (optimistic lock), its items, its counters."""
+        tx = Transaction()
+        tx.delete(_to_model(order), on_fail=stale("Order"))
+        for position in range(order.item_count):
+            tx.delete(_item_model(order.id, position), on_fail=unexpected)
+        changes = counters.CounterChanges()
+        changes.add(counters.orders_of_user(order.user_id), -1)
+        changes.add(counters.orders_with_status(order.status), -1, entity_id=order.id)
+        changes.apply(tx)
+        tx.commit()
+
+
+def _validate_lines(lines: Sequence[OrderLine]) -> None:
+    problems = []
+    if not 1 <= len(lines) <= MAX_ORDER_LINES:
+        problems.append({"field": "items", "message": f"between 1 and {MAX_ORDER_LINES} lines"})
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        if line.product_id in seen:
+            problems.append({"field": f"items[{index}]", "message": "duplicate product"})
+        seen.add(line.product_id)
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity < 1:
+            problems.append({"field": f"items[{index}].quantity", "message": "an integer >= 1"})
+        money(line.unit_price, f"items[{index}].unitPrice")
+    if problems:
+        raise ValidationError("Invalid order", details=problems)
+
+
+def _orders(raw_items: list[RawItem]) -> list[OrderRecord]:
+    return [to_order_record(m) for m in to_models(raw_items) if isinstance(m, OrderModel)]

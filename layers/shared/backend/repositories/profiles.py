@@ -1,0 +1,126 @@
+"""Profiles: one per user at ``PK=USER#<userId>, SK=PROFILE``; deleted with the user."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from backend.errors import NotFoundError
+from backend.models import keys
+from backend.models.clock import Clock, utcnow
+from backend.models.profile import ProfileModel
+from backend.repositories.checks import require_user
+from backend.repositories.dynamo import get_item
+from backend.repositories.records import UNSET, ProfileRecord, Unset
+from backend.repositories.transaction import Transaction, conflict, stale
+
+
+def to_profile_record(model: ProfileModel) -> ProfileRecord:
+    return ProfileRecord(
+        user_id=model.user_id,
+        bio=model.bio,
+        website=model.website,
+        avatar=model.avatar,
+        created_at=model.created_at,
+        updated_at=model.updated_at,
+        version=int(model.version),
+    )
+
+
+def _to_model(record: ProfileRecord, *, new: bool = False) -> ProfileModel:
+    model = ProfileModel(
+        user_id=record.user_id,
+        bio=record.bio,
+        website=record.website,
+        avatar=record.avatar,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
+        model.version = record.version
+    model.sync_keys()
+    return model
+
+
+class ProfilesRepository:
+    def __init__(self, *, clock: Clock = utcnow) -> None:
+        self._clock = clock
+
+    def get(self, user_id: str) -> ProfileRecord:
+        """GetItem ``USER#<id>/PROFILE``."""
+        model = get_item(ProfileModel, keys.user_pk(user_id), keys.PROFILE_SK)
+        if model is None:
+            raise NotFoundError("Profile")
+        return to_profile_record(model)
+
+    def find(self, user_id: str) -> ProfileRecord | None:
+        try:
+            return self.get(user_id)
+        except NotFoundError:
+            return None
+
+    def create(
+        self,
+        user_id: str,
+        *,
+        bio: str | None = None,
+        website: str | None = None,
+        avatar: str | None = None,
+    ) -> ProfileRecord:
+        """One transaction: the profile (only if none exists) and a check that the user exists."""
+        now = self._clock()
+        record = ProfileRecord(
+            user_id=user_id,
+            bio=bio,
+            website=website,
+            avatar=avatar,
+            created_at=now,
+            updated_at=now,
+            version=0,
+        )
+        model = _to_model(record, new=True)
+        tx = Transaction()
+        require_user(tx, user_id)
+        tx.put(model, on_fail=conflict("profile", "The user already has a profile"))
+        tx.commit()
+        return to_profile_record(model)
+
+    def update(
+        self,
+        profile: ProfileRecord,
+        *,
+        bio: str | Unset | None = UNSET,
+        website: str | Unset | None = UNSET,
+        avatar: str | Unset | None = UNSET,
+    ) -> ProfileRecord:
+        """Optimistic update of ``profile`` as read (one PutItem conditioned on its version)."""
+        changed = replace(
+            profile,
+            bio=profile.bio if isinstance(bio, Unset) else bio,
+            website=profile.website if isinstance(website, Unset) else website,
+            avatar=profile.avatar if isinstance(avatar, Unset) else avatar,
+            updated_at=self._clock(),
+        )
+        model = _to_model(changed)
+        tx = Transaction()
+        tx.put(model, on_fail=stale("Profile"))
+        tx.commit()
+        return to_profile_record(model)
+
+    def upsert(
+        self,
+        user_id: str,
+        *,
+        bio: str | None = None,
+        website: str | None = None,
+        avatar: str | None = None,
+    ) -> ProfileRecord:
+        """Create or replace the profile (GetItem, then one optimistic write)."""
+        current = self.find(user_id)
+        if current is None:
+            return self.create(user_id, bio=bio, website=website, avatar=avatar)
+        return self.update(current, bio=bio, website=website, avatar=avatar)
+
+    def delete(self, profile: ProfileRecord) -> None:
+        tx = Transaction()
+        tx.delete(_to_model(profile), on_fail=stale("Profile"))
+        tx.commit()

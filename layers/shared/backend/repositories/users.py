@@ -1,0 +1,304 @@
+"""Users: get by id or email, listings (all, by role), text search, create/update/delete.
+
+A user's item collection ``PK=USER#<id>`` holds the user, its profile and its sessions, so account
+deletion finds everything it removes with one Query.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from backend.errors import ConcurrentModificationError, NotFoundError, ValidationError
+from backend.models import keys
+from backend.models.clock import Clock, utcnow
+from backend.models.enums import Role
+from backend.models.ids import new_id
+from backend.models.post import PostModel
+from backend.models.profile import ProfileModel
+from backend.models.session import SessionModel
+from backend.models.user import UserModel
+from backend.repositories import counters, guards
+from backend.repositories.dynamo import (
+    QuerySpec,
+    RawItem,
+    batch_get,
+    get_item,
+    query_all,
+    query_page,
+    string_of,
+    to_models,
+    translated_errors,
+)
+from backend.repositories.paging import CursorCodec, Listing, list_page, offset_page, validate
+from backend.repositories.posts import plan_post_deletion
+from backend.repositories.profiles import to_profile_record
+from backend.repositories.records import (
+    UNSET,
+    Page,
+    PageMeta,
+    PageRequest,
+    ProfileRecord,
+    Unset,
+    UserDeletion,
+    UserRecord,
+)
+from backend.repositories.transaction import (
+    MAX_TRANSACTION_ITEMS,
+    Transaction,
+    fixed,
+    stale,
+    unexpected,
+)
+
+
+def normalize_email(email: str) -> str:
+    """Emails are unique case-insensitively: stored trimmed and lower-cased."""
+    normalized = email.strip().lower()
+    if not normalized or "@" not in normalized:
+        raise ValidationError("Invalid email", details=[{"field": "email", "message": "not an email"}])
+    return normalized
+
+
+def to_user_record(model: UserModel) -> UserRecord:
+    return UserRecord(
+        id=model.id,
+        email=model.email,
+        name=model.name,
+        role=model.role,
+        password_hash=model.password_hash,
+        created_at=model.created_at,
+        updated_at=model.updated_at,
+        version=int(model.version),
+    )
+
+
+def _to_model(record: UserRecord, *, new: bool = False) -> UserModel:
+    model = UserModel(
+        id=record.id,
+        email=record.email,
+        name=record.name,
+        role=record.role,
+        password_hash=record.password_hash,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
+        model.version = record.version
+    model.sync_keys()
+    return model
+
+
+class UsersRepository:
+    def __init__(self, cursor_key: bytes, *, clock: Clock = utcnow) -> None:
+        self._codec = CursorCodec(cursor_key)
+        self._clock = clock
+        self._counters = counters.CountersRepository()
+
+    # ------------------------------------------------------------------------- reads
+    def get(self, user_id: str, *, consistent: bool = False) -> UserRecord:
+        """GetItem ``USER#<id>/USER``."""
+        model = get_item(UserModel, keys.user_pk(user_id), keys.USER_SK, consistent=consistent)
+        if model is None:
+            raise NotFoundError("User")
+        return to_user_record(model)
+
+    def get_with_profile(self, user_id: str) -> tuple[UserRecord, ProfileRecord | None]:
+        """The user and its profile in one BatchGetItem."""
+        pk = keys.user_pk(user_id)
+        found = batch_get([(pk, keys.USER_SK), (pk, keys.PROFILE_SK)])
+        user = found.get((pk, keys.USER_SK))
+        if not isinstance(user, UserModel):
+            raise NotFoundError("User")
+        profile = found.get((pk, keys.PROFILE_SK))
+        return to_user_record(user), to_profile_record(profile) if isinstance(profile, ProfileModel) else None
+
+    def get_by_email(self, email: str) -> UserRecord:
+        """Query GSI3 ``EMAIL#<email>`` (one item; eventually consistent, like every GSI)."""
+        spec = QuerySpec(keys.user_email_lookup(normalize_email(email)), index=keys.GSI3)
+        items, _ = query_page(spec, limit=1)
+        models = [m for m in to_models(items) if isinstance(m, UserModel)]
+        if not models:
+            raise NotFoundError("User")
+        return to_user_record(models[0])
+
+    def list(self, request: PageRequest, *, role: Role | None = None) -> Page[UserRecord]:
+        """Newest first: GSI1 ``USERS`` (or GSI2 ``USERS#ROLE#<role>``); total from a counter."""
+        if role is None:
+            listing = Listing.single("users", QuerySpec(keys.USERS_ALL, index=keys.GSI1, forward=False))
+            total_ref = counters.USERS
+        else:
+            spec = QuerySpec(keys.users_by_role(role), index=keys.GSI2, forward=False)
+            listing = Listing.single(f"users|role={role.value}", spec)
+            total_ref = counters.users_with_role(role)
+        return list_page(
+            listing,
+            request,
+            codec=self._codec,
+            total=lambda: self._counters.total(total_ref),
+            convert=_convert,
+        )
+
+    def search(self, text: str, request: PageRequest, *, role: Role | None = None) -> Page[UserRecord]:
+        """Users whose name or email contains ``text``, case-insensitively, newest first.
+
+        Reads the whole narrow GSI4 (keys, searchText and role: ~250 bytes per user) with a filter,
+        then BatchGets the page's users. Cost grows with the number of users, not with the matches;
+        see docs/data-model.md for the numbers and when to move search elsewhere.
+        """
+        needle = text.strip().casefold()
+        if not needle:
+            return self.list(request, role=role)
+        validate(request)
+        condition = UserModel.search_text.contains(needle)
+        if role is not None:
+            condition &= UserModel.role == role
+        spec = QuerySpec(keys.USERS_ALL, index=keys.GSI4, filter=condition, forward=False)
+        ids = [string_of(raw, "GSI4SK") for raw in query_all(spec)]
+        query_id = "users|search=" + json.dumps([needle, role.value if role else None])
+        page, chunk, next_cursor = offset_page(query_id, request, codec=self._codec, matches=ids)
+        found = batch_get([(keys.user_pk(i), keys.USER_SK) for i in chunk])
+        users = tuple(
+            to_user_record(m)
+            for i in chunk
+            if isinstance(m := found.get((keys.user_pk(i), keys.USER_SK)), UserModel)
+        )
+        total = len(ids)
+        return Page(
+            items=users,
+            meta=PageMeta(
+                page=page, limit=request.limit, total=total, total_pages=-(-total // request.limit)
+            ),
+            next_cursor=next_cursor,
+        )
+
+    # ------------------------------------------------------------------------- writes
+    def create(
+        self, *, email: str, password_hash: str, name: str | None = None, role: Role = Role.USER
+    ) -> UserRecord:
+        """One transaction: the user, its email guard and the user counters."""
+        now = self._clock()
+        record = UserRecord(
+            id=new_id(),
+            email=normalize_email(email),
+            name=name,
+            role=role,
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+            version=0,
+        )
+        model = _to_model(record, new=True)
+        tx = Transaction()
+        tx.put(model, on_fail=unexpected)
+        guards.claim(tx, guards.EMAIL, record.email, owner=model.pk, field="email")
+        changes = counters.CounterChanges()
+        changes.add(counters.USERS, 1)
+        changes.add(counters.users_with_role(role), 1)
+        changes.apply(tx)
+        tx.commit()
+        return to_user_record(model)
+
+    def update(
+        self,
+        user: UserRecord,
+        *,
+        email: str | Unset = UNSET,
+        name: str | Unset | None = UNSET,
+        role: Role | Unset = UNSET,
+        password_hash: str | Unset = UNSET,
+    ) -> UserRecord:
+        """Optimistic update of ``user`` (as read): email moves its guard, role moves its counters."""
+        changed = replace(
+            user,
+            email=user.email if isinstance(email, Unset) else normalize_email(email),
+            name=user.name if isinstance(name, Unset) else name,
+            role=user.role if isinstance(role, Unset) else role,
+            password_hash=user.password_hash if isinstance(password_hash, Unset) else password_hash,
+            updated_at=self._clock(),
+        )
+        model = _to_model(changed)
+        tx = Transaction()
+        tx.put(model, on_fail=stale("User"))
+        guards.swap(tx, guards.EMAIL, user.email, changed.email, owner=model.pk, field="email")
+        if changed.role != user.role:
+            changes = counters.CounterChanges()
+            changes.add(counters.users_with_role(user.role), -1)
+            changes.add(counters.users_with_role(changed.role), 1)
+            changes.apply(tx)
+        tx.commit()
+        return to_user_record(model)
+
+    def delete(self, user: UserRecord) -> UserDeletion:
+        """Delete the account in one transaction (docs/data-model.md, "Writes: what one transaction covers").
+
+        Always in the transaction: the user (optimistic lock), its email guard, its profile, the user
+        counters, and the rule that a user with orders cannot be deleted (ConflictError "orders", as
+        the original schema's restrict). The author's posts, with their slug guards, category links
+        and counters, join the transaction when they all fit in DynamoDB's 100 operations; otherwise
+        they are left to ``PostsRepository.purge_author`` (the worker's job) and reported as
+        ``posts_pending``. Sessions fill the remaining room; any left over are deleted right after the
+        commit (a session is useless without its user).
+        """
+        pk = keys.user_pk(user.id)
+        collection = to_models(query_all(QuerySpec(pk, consistent=True)))
+        if not any(isinstance(m, UserModel) for m in collection):
+            raise NotFoundError("User")
+        profile = next((m for m in collection if isinstance(m, ProfileModel)), None)
+        sessions = [m for m in collection if isinstance(m, SessionModel)]
+        posts = [
+            m
+            for m in to_models(query_all(QuerySpec(keys.author_posts(user.id), index=keys.GSI1)))
+            if isinstance(m, PostModel)
+        ]
+
+        tx = Transaction()
+        tx.delete(_to_model(user), on_fail=stale("User"))
+        guards.release(tx, guards.EMAIL, user.email, owner=pk)
+        if profile is not None:
+            tx.delete(profile, version_check=False, on_fail=unexpected)
+        counters.delete_counter(
+            tx,
+            counters.orders_of_user(user.id),
+            expected=0,
+            on_fail=counters.restrict("orders", "The user has orders and cannot be deleted"),
+        )
+        changes = counters.CounterChanges()
+        changes.add(counters.USERS, -1)
+        changes.add(counters.users_with_role(user.role), -1)
+
+        cascade, post_changes = Transaction(), counters.CounterChanges()
+        for post in posts:
+            plan_post_deletion(cascade, post, post_changes, count_author=False)
+        counters.delete_counter(
+            cascade,
+            counters.posts_of_author(user.id),
+            expected=len(posts),
+            on_fail=fixed(ConcurrentModificationError),  # a post was added meanwhile: retry
+        )
+        posts_fit = len(tx) + len(changes) + len(cascade) + len(post_changes) <= MAX_TRANSACTION_ITEMS
+        if posts_fit:
+            tx.extend(cascade)
+            post_changes.apply(tx)
+
+        budget = MAX_TRANSACTION_ITEMS - len(tx) - len(changes)
+        in_tx, after = sessions[:budget], sessions[budget:]
+        for session in in_tx:
+            tx.delete(session, on_fail=unexpected)
+        changes.apply(tx)
+        tx.commit()
+
+        if after:
+            with translated_errors(), SessionModel.batch_write() as batch:
+                for session in after:
+                    batch.delete(session)
+        return UserDeletion(
+            user_id=user.id,
+            sessions_deleted=len(sessions),
+            posts_deleted=len(posts) if posts_fit else 0,
+            posts_pending=0 if posts_fit else len(posts),
+        )
+
+
+def _convert(raw_items: list[RawItem]) -> list[UserRecord]:
+    return [to_user_record(m) for m in to_models(raw_items) if isinstance(m, UserModel)]

@@ -1,0 +1,89 @@
+"""Pytest plugin: the suite fails if any DynamoDB Scan (or PartiQL statement) is issued.
+
+Registered from tests/conftest.py (``pytest_plugins = ["tests.support.plugin"]``). It hooks botocore
+once at configure time (tests.support.ddb), attributes every Scan to the running test (threads
+included), fails that test at teardown, and fails the session for Scans made outside any test
+(imports, session fixtures). ``SCAN_ALLOWLIST`` names the tests allowed to scan: it is empty, and
+should stay so (see docs/data-model.md: every access pattern is a GetItem, a Query or a BatchGet).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support import ddb
+
+#: Node ids of tests allowed to issue Scans. Keep it empty.
+SCAN_ALLOWLIST: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    test: str | None
+    call: ddb.ApiCall
+    origin: str
+
+
+class ScanGuard:
+    def __init__(self) -> None:
+        self.current_test: str | None = None
+        self.records: list[ScanRecord] = []
+        self._lock = threading.Lock()
+
+    def listen(self, call: ddb.ApiCall) -> None:
+        if call.service != "dynamodb" or call.operation not in ddb.SCAN_OPERATIONS:
+            return
+        frames = [f for f in traceback.extract_stack()[:-2] if "botocore" not in f.filename]
+        origin = "".join(traceback.format_list(frames[-6:]))
+        with self._lock:
+            self.records.append(ScanRecord(self.current_test, call, origin))
+
+    def violations(self, test: str | None = None, *, outside_tests: bool = False) -> list[ScanRecord]:
+        with self._lock:
+            records = list(self.records)
+        if outside_tests:
+            return [r for r in records if r.test is None]
+        return [r for r in records if r.test == test and r.test not in SCAN_ALLOWLIST]
+
+    # ------------------------------------------------------------------ hooks
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        self.current_test = item.nodeid
+        try:
+            return (yield)
+        finally:
+            self.current_test = None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
+        result = yield
+        found = self.violations(item.nodeid)
+        if found:
+            details = "\n".join(f"{r.call} from:\n{r.origin}" for r in found)
+            pytest.fail(f"DynamoDB Scan issued by {item.nodeid} (Scans are not allowed):\n{details}")
+        return result
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.violations(outside_tests=True) and exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        with self._lock:
+            records = [r for r in self.records if r.test not in SCAN_ALLOWLIST]
+        if not records:
+            return
+        terminalreporter.section("DynamoDB Scan guard", red=True)
+        for record in records:
+            terminalreporter.write_line(f"{record.test or '<outside any test>'}: {record.call}")
+            terminalreporter.write_line(record.origin)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    guard = ScanGuard()
+    ddb.add_listener(guard.listen)
+    config.pluginmanager.register(guard, "dynamodb-scan-guard")
