@@ -80,9 +80,7 @@ def template() -> dict[str, Any]:
 def resources_of_type(resource_type: str, tpl: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Logical id → resource, for every resource of one type."""
     tpl = tpl if tpl is not None else template()
-    return {
-        name: res for name, res in tpl["Resources"].items() if res.get("Type") == resource_type
-    }
+    return {name: res for name, res in tpl["Resources"].items() if res.get("Type") == resource_type}
 
 
 def table_definition(logical_id: str = "AppTable", tpl: dict[str, Any] | None = None) -> dict[str, Any]:

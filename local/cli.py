@@ -1,0 +1,236 @@
+"""Command line: `python -m local [serve] ...`, `python -m local invoke ...`, `python -m local fire ...`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from local.cloud import CloudOptions, LocalCloud
+from local.console import Console
+from local.emulator import AwsClients, Emulator
+from local.functions import FUNCTION_TYPES, FunctionConfigError, load_functions
+from local.gateway import PortInUseError
+from local.instances import FunctionPool, instance_environment
+from local.intrinsics import IntrinsicError, parse_parameter_overrides
+from local.mailbox import Mailbox
+from local.provision import ProvisioningError, provision
+from local.stack import Stack, TemplateError
+from local.template import TEMPLATE_PATH
+
+_CONFIG_ERRORS = (IntrinsicError, ProvisioningError, FunctionConfigError, TemplateError, ValueError)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--template", type=Path, help="the SAM template (default: the project's template.yaml)"
+    )
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="Key=Value",
+        help='template parameters, e.g. Stage=prod "HousekeepingSchedule=rate(1 minute)"',
+    )
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local",
+        description="Run the template locally: AWS emulator, HTTP API gateway, SQS delivery, schedules. "
+        "Other commands: `python -m local invoke --help`, `python -m local fire --help`.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address of the gateway (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=3000, help="port of the gateway (default 3000)")
+    _common(parser)
+    parser.add_argument(
+        "--max-instances", type=int, default=4, help="concurrent instances per function (default 4)"
+    )
+    parser.add_argument(
+        "--sqs-visibility-override",
+        type=int,
+        metavar="SECONDS",
+        help="use this VisibilityTimeout for every queue instead of the template's (fast retries in tests)",
+    )
+    parser.add_argument(
+        "--no-reload", action="store_true", help="keep instances when function or layer code changes"
+    )
+    return parser
+
+
+def _invoke_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local invoke",
+        description="Run one function once with an event (like `sam local invoke`, without Docker). "
+        "The response goes to stdout, logs to stderr; the exit code is 1 if the handler failed.",
+    )
+    parser.add_argument("function", help="the function's logical id, e.g. WorkerFunction")
+    parser.add_argument("--event", "-e", help="event JSON file ('-' for stdin); default {}")
+    parser.add_argument(
+        "--endpoint-url",
+        help="use a running local cloud (its gateway URL) or emulator instead of starting a fresh emulator",
+    )
+    _common(parser)
+    return parser
+
+
+def _fire_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local fire",
+        description="Fire a Schedule event of the running local cloud now.",
+    )
+    parser.add_argument("function", help="the function's logical id, e.g. ScheduledFunction")
+    parser.add_argument("event", help="the Schedule event's name, e.g. DlqMonitor")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args and args[0] in ("serve", "invoke", "fire") else "serve"
+    if args and args[0] == command:
+        args = args[1:]
+    try:
+        if command == "invoke":
+            return invoke(_invoke_parser().parse_args(args))
+        if command == "fire":
+            return fire(_fire_parser().parse_args(args))
+        return serve(_serve_parser().parse_args(args))
+    except _CONFIG_ERRORS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def serve(args: argparse.Namespace) -> int:
+    options = CloudOptions(
+        template=(args.template or TEMPLATE_PATH).resolve(),
+        host=args.host,
+        port=args.port,
+        parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
+        max_instances=args.max_instances,
+        sqs_visibility_override=args.sqs_visibility_override,
+        reload=not args.no_reload,
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    cloud = LocalCloud(options)
+    try:
+        cloud.start()
+    except PortInUseError as exc:
+        print(f"error: {exc}: is a local cloud already running? Choose another with --port.", file=sys.stderr)
+        return 1
+    while not stop.wait(0.5):
+        pass
+    cloud.console.line("", "stopping the local cloud…")
+    cloud.stop()
+    cloud.console.line("", "stopped")
+    return 0
+
+
+def _running_cloud(url: str) -> dict[str, Any] | None:
+    """The health document of the local cloud at `url`, or None if it is not one (a bare emulator)."""
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/_local/health", timeout=5) as response:  # noqa: S310
+            health = json.load(response)
+    except (urllib.error.URLError, ValueError, OSError):
+        return None
+    return health if isinstance(health, dict) and "endpointUrl" in health else None
+
+
+def _parameter_text(value: Any) -> str:
+    return ",".join(str(item) for item in value) if isinstance(value, list) else str(value)
+
+
+def invoke(args: argparse.Namespace) -> int:
+    console = Console(sys.stderr)
+    if args.event in (None, ""):
+        event: Any = {}
+    elif args.event == "-":
+        event = json.load(sys.stdin)
+    else:
+        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
+    overrides = parse_parameter_overrides(args.parameter_overrides)
+    running = _running_cloud(args.endpoint_url) if args.endpoint_url else None
+    if running is not None:  # the running cloud's parameter values, unless overridden here
+        overrides = {**{k: _parameter_text(v) for k, v in running.get("parameters", {}).items()}, **overrides}
+    template = args.template or (
+        Path(running["template"]) if running and running.get("template") else TEMPLATE_PATH
+    )
+    stack = Stack.from_file(template, overrides)
+    declared = stack.of_type(*FUNCTION_TYPES)
+    if args.function not in declared:
+        print(
+            f"error: no function {args.function!r}; the template has: {', '.join(declared)}", file=sys.stderr
+        )
+        return 1
+    emulator: Emulator | None = None
+    mailbox = Mailbox()
+    if args.endpoint_url:
+        endpoint = str(running["endpointUrl"]) if running is not None else args.endpoint_url
+        provision(stack, AwsClients(endpoint), mode="ensure")
+    else:
+        emulator = Emulator()
+        emulator.start()
+        endpoint = emulator.endpoint_url
+        provision(stack, emulator.clients())
+        mailbox.watch()
+    try:
+        functions = load_functions(stack)
+        spec = functions.get(args.function)
+        if spec is None:
+            print(
+                f"error: no function {args.function!r}; the template has: {', '.join(functions)}",
+                file=sys.stderr,
+            )
+            return 1
+        pool = FunctionPool(
+            spec, instance_environment(spec, endpoint, region=stack.region), console, max_instances=1
+        )
+        try:
+            outcome = pool.invoke(event)
+        finally:
+            pool.shutdown()
+        print(json.dumps(outcome.result if outcome.ok else outcome.error))
+        if emulator is not None:
+            for mail in mailbox.messages():
+                console.line(
+                    "mail", f"SES accepted {mail.subject!r} from {mail.source} to {', '.join(mail.to)}"
+                )
+        return 0 if outcome.ok else 1
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def fire(args: argparse.Namespace) -> int:
+    base = f"http://{args.host}:{args.port}"
+    url = f"{base}/_local/schedules/{quote(args.function, safe='')}/{quote(args.event, safe='')}/fire"
+    request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - loopback URL we build
+    try:
+        with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310
+            body = json.load(response)
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}")
+        known = ", ".join(detail.get("schedules", [])) or "none"
+        print(f"error: {detail.get('message', exc)} (schedules: {known})", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"error: no local cloud answers on {base} ({exc}); start one with `make dev`", file=sys.stderr)
+        return 1
+    print(json.dumps(body, indent=2))
+    return 0 if body.get("ok") else 1
