@@ -16,7 +16,9 @@ from tests.support.apigw import FakeContext, http_event, json_body
 
 FUNCTIONS = resources_of_type("AWS::Serverless::Function")
 API_FUNCTIONS = {
-    name for name, res in FUNCTIONS.items() if any(e["Type"] == "HttpApi" for e in res["Properties"]["Events"].values())
+    name
+    for name, res in FUNCTIONS.items()
+    if any(e["Type"] == "HttpApi" for e in res["Properties"]["Events"].values())
 }
 
 

@@ -108,7 +108,9 @@ def test_unknown_route_and_wrong_method(handler: Any) -> None:
 
 
 def test_malformed_json_is_400(handler: Any) -> None:
-    response = call(handler, "POST", "/api/things", body='{"displayName": ', headers={"content-type": "application/json"})
+    response = call(
+        handler, "POST", "/api/things", body='{"displayName": ', headers={"content-type": "application/json"}
+    )
     assert_envelope(response, 400, "MALFORMED_JSON")
 
 
@@ -133,7 +135,11 @@ def test_oversized_body_without_content_length_is_413(handler: Any) -> None:
 
 def test_non_json_body_is_415(handler: Any) -> None:
     response = call(
-        handler, "POST", "/api/things", body="a=b", headers={"content-type": "application/x-www-form-urlencoded"}
+        handler,
+        "POST",
+        "/api/things",
+        body="a=b",
+        headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert_envelope(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 
@@ -150,7 +156,9 @@ def test_base64_json_body_is_accepted(handler: Any) -> None:
     assert response["statusCode"] == 201
 
 
-def test_unhandled_exception_is_500_without_internals(handler: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unhandled_exception_is_500_without_internals(
+    handler: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     response = call(handler, "GET", "/api/boom")
     body = assert_envelope(response, 500, "INTERNAL_ERROR")
     assert body["error"] == "Internal server error"

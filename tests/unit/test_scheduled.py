@@ -19,7 +19,9 @@ from tests.support.apigw import FakeContext
 @pytest.fixture
 def queues(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     sqs = boto3.client("sqs")
-    urls = {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("email", "email-dlq", "order-dlq")}
+    urls = {
+        name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("email", "email-dlq", "order-dlq")
+    }
     monkeypatch.setenv("EMAIL_QUEUE_URL", urls["email"])
     monkeypatch.setenv("OPS_EMAIL", "ops@example.com")
     monkeypatch.setenv("MONITORED_DLQ_URLS", f"{urls['email-dlq']},{urls['order-dlq']}")

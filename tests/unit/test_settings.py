@@ -8,7 +8,11 @@ from backend.settings import load_settings
 
 def test_valid_settings_parse_lists_and_defaults() -> None:
     settings = load_settings(
-        {"TABLE_NAME": "app-table", "CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example,", "APP_STAGE": "prod"}
+        {
+            "TABLE_NAME": "app-table",
+            "CORS_ALLOWED_ORIGINS": "https://a.example, https://b.example,",
+            "APP_STAGE": "prod",
+        }
     )
     assert settings.table_name == "app-table"
     assert settings.cors_allowed_origins == ["https://a.example", "https://b.example"]

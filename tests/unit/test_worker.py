@@ -63,7 +63,15 @@ def sqs_record(body: str, message_id: str | None = None) -> dict[str, Any]:
 
 
 def email_job(job_id: str, to: str = "ada@example.com", **data: Any) -> str:
-    return json.dumps({"type": "email.send", "jobId": job_id, "to": to, "template": "welcome", "data": {"name": "Ada", **data}})
+    return json.dumps(
+        {
+            "type": "email.send",
+            "jobId": job_id,
+            "to": to,
+            "template": "welcome",
+            "data": {"name": "Ada", **data},
+        }
+    )
 
 
 def test_email_job_is_rendered_and_sent(worker: Any) -> None:
@@ -79,14 +87,25 @@ def test_poison_message_fails_alone(worker: Any) -> None:
     records = [
         sqs_record(email_job("job-a", to="a@example.com"), "m-a"),
         sqs_record("{not json", "m-poison"),
-        sqs_record(json.dumps({"type": "email.send", "jobId": "job-x", "to": "not-an-email", "template": "welcome"}), "m-bad-to"),
-        sqs_record(json.dumps({"type": "email.send", "jobId": "job-y", "to": "y@example.com", "template": "welcome"}), "m-missing-data"),
+        sqs_record(
+            json.dumps({"type": "email.send", "jobId": "job-x", "to": "not-an-email", "template": "welcome"}),
+            "m-bad-to",
+        ),
+        sqs_record(
+            json.dumps(
+                {"type": "email.send", "jobId": "job-y", "to": "y@example.com", "template": "welcome"}
+            ),
+            "m-missing-data",
+        ),
         sqs_record(email_job("job-b", to="b@example.com"), "m-b"),
     ]
     result = worker({"Records": records}, FakeContext())
     failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
     assert failed == {"m-poison", "m-bad-to", "m-missing-data"}
-    assert sorted(m.destinations["ToAddresses"][0] for m in sent_messages()) == ["a@example.com", "b@example.com"]
+    assert sorted(m.destinations["ToAddresses"][0] for m in sent_messages()) == [
+        "a@example.com",
+        "b@example.com",
+    ]
 
 
 def test_redelivered_job_is_not_sent_twice(worker: Any) -> None:
