@@ -211,6 +211,7 @@ class ScheduledEntry:
     next_fire: datetime | None = None
     last_fire: datetime | None = None
     fired: int = 0
+    fired_on_schedule: int = 0  # by the clock, as opposed to on demand
 
     @property
     def key(self) -> tuple[str, str]:
@@ -227,6 +228,7 @@ class ScheduledEntry:
             "nextFire": _iso(self.next_fire),
             "lastFire": _iso(self.last_fire),
             "fired": self.fired,
+            "firedOnSchedule": self.fired_on_schedule,
             "error": self.error,
         }
 
@@ -301,6 +303,7 @@ class Scheduler:
                 scheduled = entry.next_fire
                 entry.last_fire = now
                 entry.fired += 1
+                entry.fired_on_schedule += 1
                 upcoming = entry.timing.next_after(scheduled)
                 while upcoming is not None and upcoming <= now:  # slept through some: fire once
                     upcoming = entry.timing.next_after(upcoming)

@@ -36,6 +36,18 @@ APP_CLOUD_ARGS = (
 _RUNNING: list[LocalCloud] = []
 
 
+def wait_until(condition: Callable[[], Any], timeout: float = 15, what: str = "condition") -> Any:
+    """Poll ``condition`` until it returns something truthy (returned) or fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -162,5 +162,10 @@ def test_scheduler_fires_due_schedules_on_time() -> None:
     assert listing["Every"]["nextFire"] == "2026-01-01T01:01:00Z"
     assert listing["Every"]["fired"] == 2
 
+    assert listing["Every"]["firedOnSchedule"] == 2
+
     scheduler.fire_now("Fn", "Off")  # on demand works for disabled schedules too
     assert fired == ["Off"]
+    listing = {item["event"]: item for item in scheduler.listing()}
+    assert listing["Off"]["fired"] == 1
+    assert listing["Off"]["firedOnSchedule"] == 0

@@ -153,5 +153,7 @@ class EdgeMiddleware:
                 json.loads(body)
             except ValueError:
                 # Checked here, before routing, so every route (and an unknown one) answers alike.
-                raise errors.BadRequestError("Request body is not valid JSON", code="MALFORMED_JSON") from None
+                raise errors.BadRequestError(
+                    "Request body is not valid JSON", code="MALFORMED_JSON"
+                ) from None
         return body
