@@ -1,4 +1,5 @@
-"""Command line: `python -m local [serve] ...`, `python -m local invoke ...`, `python -m local fire ...`."""
+"""Command line: `python -m local [serve] ...`, `python -m local invoke ...`, `python -m local fire ...`,
+`python -m local send ...`."""
 
 from __future__ import annotations
 
@@ -95,9 +96,21 @@ def _fire_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _send_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local send",
+        description="Send one message to a queue of the running local cloud (its subscribers get it).",
+    )
+    parser.add_argument("queue", help="the queue's logical id, e.g. EmailQueue")
+    parser.add_argument("body", help="the message body, or @FILE to read it from a file ('@-' for stdin)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=3000)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    command = args[0] if args and args[0] in ("serve", "invoke", "fire") else "serve"
+    command = args[0] if args and args[0] in ("serve", "invoke", "fire", "send") else "serve"
     if args and args[0] == command:
         args = args[1:]
     try:
@@ -105,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return invoke(_invoke_parser().parse_args(args))
         if command == "fire":
             return fire(_fire_parser().parse_args(args))
+        if command == "send":
+            return send(_send_parser().parse_args(args))
         return serve(_serve_parser().parse_args(args))
     except _CONFIG_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -234,3 +249,28 @@ def fire(args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(body, indent=2))
     return 0 if body.get("ok") else 1
+
+
+def send(args: argparse.Namespace) -> int:
+    base = f"http://{args.host}:{args.port}"
+    running = _running_cloud(base)
+    if running is None:
+        print(f"error: no local cloud answers on {base}; start one with `make dev`", file=sys.stderr)
+        return 1
+    queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
+    if args.queue not in queues:
+        print(f"error: no queue {args.queue!r}; the template has: {', '.join(queues)}", file=sys.stderr)
+        return 1
+    if args.body == "@-":
+        body = sys.stdin.read()
+    elif args.body.startswith("@"):
+        body = Path(args.body[1:]).read_text(encoding="utf-8")
+    else:
+        body = args.body
+    sent = (
+        AwsClients(str(running["endpointUrl"]))
+        .sqs()
+        .send_message(QueueUrl=str(queues[args.queue]["ref"]), MessageBody=body)
+    )
+    print(json.dumps({"queue": args.queue, "messageId": sent["MessageId"]}))
+    return 0

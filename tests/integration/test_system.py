@@ -4,6 +4,8 @@ real queues (issue "Foundation", Done when)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -176,3 +178,29 @@ def test_the_schedule_fires_on_its_own(local_cloud: LocalCloud) -> None:
     )
     assert entry["lastFire"] is not None
     assert local_cloud.stats("ScheduledFunction")["invocations"] >= 1
+
+
+def test_send_command_puts_a_job_on_a_queue_of_the_running_cloud(local_cloud: LocalCloud) -> None:
+    port = local_cloud.base_url.rsplit(":", 1)[1]
+    job_id = f"cli-{time.time_ns()}"
+    to = f"{job_id}@example.com"
+    job = {"type": "email.send", "jobId": job_id, "to": to, "template": "welcome", "data": {"name": "Cli"}}
+    done = subprocess.run(
+        [sys.executable, "-m", "local", "send", "EmailQueue", json.dumps(job), "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["queue"] == "EmailQueue"
+    local_cloud.wait_for_mail(lambda m: m["to"] == [to])
+    missing = subprocess.run(
+        [sys.executable, "-m", "local", "send", "NoSuchQueue", "{}", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 1
+    assert "EmailQueue" in missing.stderr
