@@ -33,7 +33,7 @@ dev: $(STAMP) ## run the whole system locally (local cloud on http://127.0.0.1:$
 	$(PY) -m local --port $(PORT)
 
 test: $(STAMP) check ## lint, types, template checks, unit and integration tests
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 unit: $(STAMP) ## unit tests only (moto in-process)
 	$(PY) -m pytest tests/unit

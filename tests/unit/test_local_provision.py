@@ -102,7 +102,11 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     assert auth.environment["EMAIL_QUEUE_URL"] == stack.physical["EmailQueue"].ref
     assert auth.environment["CONFIG_PARAMETER_NAME"] == "/app-backend/dev/config"
     assert auth.environment["CORS_ALLOWED_ORIGINS"] == "http://localhost:5173"
-    assert [route.route_key for route in auth.http_routes] == ["GET /api/health", "ANY /api/auth/{proxy+}"]
+    assert [route.route_key for route in auth.http_routes] == [
+        "GET /api/health",
+        "ANY /api/auth/{proxy+}",
+        "$default",
+    ]
 
     scheduled = functions["ScheduledFunction"]
     assert scheduled.timeout == 60

@@ -99,11 +99,18 @@ def test_the_project_routes() -> None:
         match = router.match(method, path)
         return match.route.function if match else None
 
+    def route_key(method: str, path: str) -> str | None:
+        match = router.match(method, path)
+        return match.route.route_key if match else None
+
     assert target("GET", "/api/health") == "AuthFunction"
-    assert target("POST", "/api/health") is None
+    assert route_key("GET", "/api/health") == "GET /api/health"
+    # a method no route takes falls through to the $default route (the app answers 405)
+    assert route_key("POST", "/api/health") == "$default"
     assert target("POST", "/api/auth/login") == "AuthFunction"
     assert target("GET", "/api/users") == "UsersFunction"
     assert target("PATCH", "/api/users/me/profile") == "UsersFunction"
     assert target("GET", "/api/categories/c1") == "ContentFunction"
     assert target("DELETE", "/api/orders/o1") == "OrdersFunction"
-    assert target("GET", "/api/unknown") is None
+    assert route_key("GET", "/api/unknown") == "$default"
+    assert target("GET", "/api/unknown") == "AuthFunction"
