@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from local.template import ROOT, resources_of_type
 from tests.support.apigw import FakeContext, http_event, json_body
+from tests.support.ddb import count_requests
 
 FUNCTIONS = resources_of_type("AWS::Serverless::Function")
 API_FUNCTIONS = {
@@ -46,7 +47,10 @@ def test_function_exposes_its_handler(logical_id: str) -> None:
 
 def test_health_reports_version_when_table_is_reachable(table: Any) -> None:
     module = load_function("AuthFunction")
-    response = module.handler(http_event("GET", "/api/health"), FakeContext())
+    module.handler(http_event("GET", "/api/health"), FakeContext())  # warm: clients built
+    with count_requests() as requests:
+        response = module.handler(http_event("GET", "/api/health"), FakeContext())
+    assert requests.by_operation() == {"GetItem": 1}  # one round trip, nothing else
     assert response["statusCode"] == 200
     data = json_body(response)["data"]
     assert data["status"] == "ok"
