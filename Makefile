@@ -22,9 +22,9 @@ $(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt
 	@py="$$(scripts/find-python.sh)" || exit 1; \
 	 if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
 	   rm -rf $(VENV) && echo "creating $(VENV) with $$py" && "$$py" -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --quiet --upgrade pip
+	$(PY) -m pip install --quiet --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --quiet --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create/refresh the virtual environment
