@@ -5,15 +5,11 @@ SHELL := /bin/bash
 VENV      := .venv
 PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
-# Python 3.13 is the Lambda runtime; scripts/find-python.sh finds it (pyenv included) or says how to get it.
-PYTHON313  = $(shell scripts/find-python.sh)
 PORT      ?= 3000
 EVENT     ?=
 FUNCTION  ?=
 
-export PYTHONDONTWRITEBYTECODE := 1
-
-.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod invoke fire clean
+.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod bench invoke fire clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,6 +56,9 @@ build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecod
 
 verify-build: ## check the built artifacts (arm64 only, .pyc shipped)
 	$(PY) scripts/postbuild.py --verify-only .aws-sam/build
+
+bench: $(STAMP) ## cold start of each API function vs a bare boto3 handler, as ratios from one run (budget 2.5x)
+	$(PY) scripts/bench_cold_start.py
 
 deploy: build ## build, then deploy the dev stack (samconfig.toml [dev])
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env dev
