@@ -464,8 +464,8 @@ def test_function_failures_are_api_gateways_500(fixture_cloud: LocalCloud, what:
 def test_function_timeout_kills_the_instance_and_answers_500(fixture_cloud: LocalCloud) -> None:
     before = fixture_cloud.stats("BehaviourFunction")
     started = time.monotonic()
-    response = fixture_cloud.get("/behave/sleep?seconds=3")
-    assert time.monotonic() - started < 2.5  # the 1 s Timeout, not the 3 s sleep
+    response = fixture_cloud.get("/behave/sleep?seconds=20")
+    assert time.monotonic() - started < 8  # the 1 s Timeout, not the 20 s sleep
     assert response.status_code == 500
     assert response.json() == {"message": "Internal Server Error"}
     after = fixture_cloud.stats("BehaviourFunction")
@@ -505,7 +505,9 @@ def test_concurrent_requests_run_in_parallel_instances(fixture_cloud: LocalCloud
     responses, elapsed = concurrently([lambda: fixture_cloud.get("/slow")] * 2)
     assert [r.status_code for r in responses] == [200, 200]
     assert len({r.text for r in responses}) == 2  # two processes
-    assert elapsed < 1.9  # ~1 s in parallel, not 2 s in turn
+    # They overlapped (peak concurrency 2, below). No wall-clock bound: a cold start on a loaded
+    # machine can take long, and serial execution is already caught by the peak.
+    assert elapsed >= 1.0
     stats = fixture_cloud.stats("SlowFunction")
     assert stats["instances"] == 2
     assert stats["peakConcurrency"] == 2

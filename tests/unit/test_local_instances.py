@@ -147,8 +147,8 @@ def test_timeout_kills_the_instance_and_the_next_call_starts_a_new_one(
     pool = make_pool(spec, output)
     try:
         started = time.monotonic()
-        outcome = pool.invoke({"action": "sleep", "seconds": 5})
-        assert time.monotonic() - started < 3
+        outcome = pool.invoke({"action": "sleep", "seconds": 30})
+        assert time.monotonic() - started < 10  # the 1 s Timeout, not the 30 s sleep
         assert outcome.timed_out
         assert outcome.error is not None
         assert "Task timed out after 1.0" in outcome.error["errorMessage"]
@@ -202,8 +202,9 @@ def test_concurrent_invocations_get_their_own_instances(spec: FunctionSpec, outp
     pool = make_pool(spec, output, max_instances=4)
     try:
         pool.invoke({})  # one warm instance
-        elapsed = concurrently(pool, 2, 0.6)
-        assert elapsed < 1.1  # in parallel, not 1.2 s one after the other
+        concurrently(pool, 2, 0.6)
+        # They overlapped: two instances were busy at once (no wall-clock bound, which a slow
+        # cold start on a loaded machine could break; serial execution shows as a peak of 1).
         stats = pool.stats()
         assert stats["coldStarts"] == 2
         assert stats["peakConcurrency"] == 2
