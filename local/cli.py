@@ -44,6 +44,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _running_cloud_address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="gateway address of the running local cloud")
+    parser.add_argument("--port", type=int, default=3000, help="gateway port of the running local cloud")
+
+
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m local",
@@ -91,8 +96,7 @@ def _fire_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("function", help="the function's logical id, e.g. ScheduledFunction")
     parser.add_argument("event", help="the Schedule event's name, e.g. DlqMonitor")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
+    _running_cloud_address(parser)
     return parser
 
 
@@ -103,8 +107,7 @@ def _send_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("queue", help="the queue's logical id, e.g. EmailQueue")
     parser.add_argument("body", help="the message body, or @FILE to read it from a file ('@-' for stdin)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=3000)
+    _running_cloud_address(parser)
     return parser
 
 

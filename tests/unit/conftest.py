@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.template import table_definition, ttl_attribute
+from tests.support.tables import create_app_table
 
 
 @pytest.fixture
@@ -26,12 +25,5 @@ def table(aws: None) -> Any:
     from backend.settings import get_settings
 
     get_settings.cache_clear()
-    client = boto3.client("dynamodb")
-    name = os.environ["TABLE_NAME"]
-    client.create_table(TableName=name, **table_definition())
-    ttl = ttl_attribute()
-    if ttl:
-        client.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
-        )
+    name = create_app_table(boto3.client("dynamodb"))
     return boto3.resource("dynamodb").Table(name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -20,8 +19,8 @@ from backend.repositories.rate_limits import RateLimitsRepository
 from backend.repositories.records import CategoryRecord, ProductRecord, UserRecord
 from backend.repositories.sessions import SessionsRepository
 from backend.repositories.users import UsersRepository
-from local.template import table_definition, ttl_attribute
 from tests.support.ddb import RequestLog, count_requests
+from tests.support.tables import create_app_table
 
 CURSOR_KEY = b"test-cursor-key-0123456789abcdef"
 
@@ -57,13 +56,7 @@ def table(aws: None) -> Any:
 
     get_settings.cache_clear()
     client = connection().connection.client
-    name = os.environ["TABLE_NAME"]
-    client.create_table(TableName=name, **table_definition())
-    ttl = ttl_attribute()
-    if ttl:
-        client.update_time_to_live(
-            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
-        )
+    create_app_table(client)
     return client
 
 
