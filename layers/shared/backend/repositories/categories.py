@@ -11,7 +11,15 @@ from backend.models.category import CategoryModel
 from backend.models.clock import Clock, utcnow
 from backend.models.ids import new_id
 from backend.repositories import counters, guards
-from backend.repositories.dynamo import QuerySpec, batch_get, get_item, query_all, query_page, to_models
+from backend.repositories.dynamo import (
+    QuerySpec,
+    batch_get,
+    for_write,
+    get_item,
+    query_all,
+    query_page,
+    to_models,
+)
 from backend.repositories.posts import normalize_slug
 from backend.repositories.records import UNSET, CategoryRecord, Unset
 from backend.repositories.transaction import Transaction, stale, unexpected
@@ -44,10 +52,7 @@ def _to_model(record: CategoryRecord, *, new: bool = False) -> CategoryModel:
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
-    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
-        model.version = record.version
-    model.sync_keys()
-    return model
+    return for_write(model, record.version, new=new)
 
 
 class CategoriesRepository:

@@ -63,6 +63,15 @@ def translated_errors() -> Iterator[None]:
         raise UnavailableError("The database is temporarily unavailable") from exc
 
 
+def for_write[M: TableItem](model: M, version: int, *, new: bool) -> M:
+    """A model built from a record, made ready to write: its version (for the optimistic-locking
+    condition) unless it is new, and its keys derived from its data."""
+    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
+        model.version = version  # type: ignore[attr-defined]  # each entity model declares VersionAttribute
+    model.sync_keys()
+    return model
+
+
 def get_item[M: TableItem](model: type[M], pk: str, sk: str, *, consistent: bool = False) -> M | None:
     """GetItem: the item of that type at (pk, sk), or None."""
     with translated_errors():

@@ -24,7 +24,7 @@ from backend.models.order import OrderItemModel, OrderModel
 from backend.models.product import ProductModel
 from backend.repositories import counters
 from backend.repositories.checks import require_user
-from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, query_all, to_models
+from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, for_write, query_all, to_models
 from backend.repositories.paging import CursorCodec, Listing, list_page
 from backend.repositories.products import money
 from backend.repositories.records import OrderItemRecord, OrderLine, OrderRecord, Page, PageRequest
@@ -66,10 +66,7 @@ def _to_model(record: OrderRecord, *, new: bool = False) -> OrderModel:
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
-    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
-        model.version = record.version
-    model.sync_keys()
-    return model
+    return for_write(model, record.version, new=new)
 
 
 def _item_model(order_id: str, position: int) -> OrderItemModel:

@@ -19,7 +19,15 @@ from backend.models.ids import new_id
 from backend.models.post import PostCategoryModel, PostModel
 from backend.repositories import counters, guards
 from backend.repositories.checks import require_category, require_user
-from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, get_item, query_page, to_models
+from backend.repositories.dynamo import (
+    QuerySpec,
+    RawItem,
+    batch_get,
+    for_write,
+    get_item,
+    query_page,
+    to_models,
+)
 from backend.repositories.paging import CursorCodec, Listing, list_page
 from backend.repositories.records import UNSET, Page, PageRequest, PostRecord, Unset
 from backend.repositories.transaction import Transaction, stale, unexpected
@@ -75,10 +83,7 @@ def _to_model(record: PostRecord, *, new: bool = False) -> PostModel:
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
-    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
-        model.version = record.version
-    model.sync_keys()
-    return model
+    return for_write(model, record.version, new=new)
 
 
 def _link(post_id: str, category_id: str, published_at: datetime | None) -> PostCategoryModel:

@@ -14,7 +14,7 @@ from backend.models.ids import new_id
 from backend.models.product import ProductModel
 from backend.repositories import counters
 from backend.repositories.checks import require_category
-from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, get_item, to_models
+from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, for_write, get_item, to_models
 from backend.repositories.paging import CursorCodec, Listing, list_page
 from backend.repositories.records import UNSET, Page, PageRequest, ProductRecord, Unset
 from backend.repositories.transaction import Transaction, stale, unexpected
@@ -63,10 +63,7 @@ def _to_model(record: ProductRecord, *, new: bool = False) -> ProductModel:
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
-    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
-        model.version = record.version
-    model.sync_keys()
-    return model
+    return for_write(model, record.version, new=new)
 
 
 def _memberships(record: ProductRecord) -> list[counters.CounterRef]:

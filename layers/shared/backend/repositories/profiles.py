@@ -9,7 +9,7 @@ from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.profile import ProfileModel
 from backend.repositories.checks import require_user
-from backend.repositories.dynamo import get_item
+from backend.repositories.dynamo import for_write, get_item
 from backend.repositories.records import UNSET, ProfileRecord, Unset
 from backend.repositories.transaction import Transaction, conflict, stale
 
@@ -35,10 +35,7 @@ def _to_model(record: ProfileRecord, *, new: bool = False) -> ProfileModel:
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
-    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
-        model.version = record.version
-    model.sync_keys()
-    return model
+    return for_write(model, record.version, new=new)
 
 
 class ProfilesRepository:

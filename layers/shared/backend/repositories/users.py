@@ -23,6 +23,7 @@ from backend.repositories.dynamo import (
     QuerySpec,
     RawItem,
     batch_get,
+    for_write,
     get_item,
     query_all,
     query_page,
@@ -83,10 +84,7 @@ def _to_model(record: UserRecord, *, new: bool = False) -> UserModel:
         created_at=record.created_at,
         updated_at=record.updated_at,
     )
-    if not new:  # a new item has no version: PynamoDB conditions its Put on attribute_not_exists
-        model.version = record.version
-    model.sync_keys()
-    return model
+    return for_write(model, record.version, new=new)
 
 
 class UsersRepository:
