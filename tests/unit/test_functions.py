@@ -59,9 +59,6 @@ def test_health_reports_version_when_table_is_reachable(table: Any) -> None:
 
 
 def test_health_is_503_envelope_when_table_is_missing(aws: None) -> None:
-    from backend import aws as aws_clients
-
-    aws_clients.reset_clients()
     module = load_function("AuthFunction")
     response = module.handler(http_event("GET", "/api/health"), FakeContext())
     assert response["statusCode"] == 503

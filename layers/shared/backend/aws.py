@@ -1,4 +1,6 @@
-"""boto3 clients, created lazily and once per process (a client costs ~50 ms to build).
+"""boto3 clients for SQS and SES, created lazily and once per process (a client costs ~50 ms to build).
+
+DynamoDB goes through PynamoDB's one shared connection instead (``backend.models.base``).
 
 Endpoints come from the standard AWS configuration, so the local cloud points everything at its
 emulator with AWS_ENDPOINT_URL and nothing here knows about it.
@@ -10,7 +12,6 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
 
@@ -26,11 +27,6 @@ def _client(service: str) -> Any:
         retries={"mode": "standard", "max_attempts": 3},
     )
     return boto3.session.Session().client(service, config=config)  # type: ignore[call-overload]
-
-
-def dynamodb() -> DynamoDBClient:
-    client: DynamoDBClient = _client("dynamodb")
-    return client
 
 
 def sqs() -> SQSClient:
