@@ -319,20 +319,14 @@ class FunctionPool:
         if init_ms is not None:
             report += f" Init Duration: {init_ms:.2f} ms"
         self._console.line(instance.label, report)
-        if not reply.get("ok"):
+        ok = bool(reply.get("ok"))
+        if not ok:
             self._count("errors")
-            return InvokeOutcome(
-                False,
-                request_id,
-                error=reply.get("error"),
-                duration_ms=duration,
-                init_ms=init_ms,
-                instance=instance.number,
-            )
         return InvokeOutcome(
-            True,
+            ok,
             request_id,
-            result=reply.get("result"),
+            result=reply.get("result") if ok else None,
+            error=None if ok else reply.get("error"),
             duration_ms=duration,
             init_ms=init_ms,
             instance=instance.number,
