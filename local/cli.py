@@ -244,8 +244,8 @@ def fire(args: argparse.Namespace) -> int:
             body = json.load(response)
     except urllib.error.HTTPError as exc:
         detail = json.loads(exc.read() or b"{}")
-        known = ", ".join(detail.get("schedules", [])) or "none"
-        print(f"error: {detail.get('message', exc)} (schedules: {known})", file=sys.stderr)
+        known = ", ".join(str(item.get("schedule")) for item in detail.get("details") or []) or "none"
+        print(f"error: {detail.get('error', exc)} (schedules: {known})", file=sys.stderr)
         return 1
     except (urllib.error.URLError, OSError) as exc:
         print(f"error: no local cloud answers on {base} ({exc}); start one with `make dev`", file=sys.stderr)
