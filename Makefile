@@ -8,8 +8,11 @@ STAMP     := $(VENV)/.installed
 PORT      ?= 3000
 EVENT     ?=
 FUNCTION  ?=
+# checkov pins dependencies that conflict with ours: it gets a venv of its own.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod bench invoke fire clean
+.PHONY: help venv dev test unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench invoke fire clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,6 +27,11 @@ $(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create/refresh the virtual environment
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@py="$$(scripts/find-python.sh)" || exit 1; rm -rf $(CHECKOV_VENV) && "$$py" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --quiet --no-deps -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
 
 dev: $(STAMP) ## run the whole system locally (local cloud on http://127.0.0.1:$(PORT))
 	$(PY) -m local --port $(PORT)
@@ -48,7 +56,17 @@ validate: $(STAMP) ## sam validate --lint and cfn-lint on template.yaml
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
 	$(VENV)/bin/cfn-lint template.yaml
 
-check: lint typecheck validate ## the static gate
+audit: $(STAMP) $(CHECKOV_STAMP) ## static security: bandit, pip-audit (AUDIT_STRICT=1 fails if it cannot run), cfn-lint + checkov, committed secrets
+	$(VENV)/bin/bandit -c pyproject.toml -r layers functions local scripts --severity-level medium --quiet
+	$(PY) scripts/audit_deps.py
+	$(VENV)/bin/cfn-lint template.yaml
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(PY) scripts/scan_secrets.py
+
+fuzz: $(STAMP) ## schemathesis against the merged OpenAPI of a local cloud: anonymous, USER and ADMIN passes
+	$(PY) -m pytest tests/fuzz -m fuzz -p no:xdist
+
+check: lint typecheck validate audit ## the static gate (includes the security audit)
 
 build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecode and strip the runtime's boto3
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build --parallel
@@ -60,10 +78,13 @@ verify-build: ## check the built artifacts (arm64 only, .pyc shipped)
 bench: $(STAMP) ## cold start of each API function vs a bare boto3 handler, as ratios from one run (budget 2.5x)
 	$(PY) scripts/bench_cold_start.py
 
-deploy: build ## build, then deploy the dev stack (samconfig.toml [dev])
+audit-strict: $(STAMP) ## the dependency audit, failing when it cannot reach the vulnerability service (deploys run it)
+	AUDIT_STRICT=1 $(PY) scripts/audit_deps.py
+
+deploy: audit-strict build ## audit the pins (strict), build, then deploy the dev stack (samconfig.toml [dev])
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env dev
 
-deploy-prod: build ## build, then deploy prod (shows the change set and asks first)
+deploy-prod: audit-strict build ## audit the pins (strict), build, then deploy prod (shows the change set and asks first)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env prod
 
 invoke: $(STAMP) ## run one function with an event, like sam local invoke: make invoke FUNCTION=WorkerFunction EVENT=events/worker/email-job.json
@@ -73,4 +94,4 @@ fire: $(STAMP) ## fire a schedule of the running local cloud now: make fire FUNC
 	$(PY) -m local fire $(FUNCTION) $(SCHEDULE) --port $(PORT)
 
 clean: ## remove build outputs and the virtual environment
-	rm -rf .aws-sam $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
