@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from backend.repositories.users import UsersRepository
     from backend.services.auth import IdentityDeps
     from backend.services.keyring import Keyring
+    from backend.services.users import UsersDeps
 
 
 class Container:
@@ -129,6 +130,15 @@ class Container:
             config=self.config,
             issuer=self.issuer,
             send_email=queues.enqueue_email,
+        )
+
+    @cached_property
+    def users_deps(self) -> UsersDeps:
+        from backend.services import queues
+        from backend.services.users import UsersDeps
+
+        return UsersDeps(
+            users=self.users, purge_posts=queues.enqueue_purge_user_posts, send_email=queues.enqueue_email
         )
 
 

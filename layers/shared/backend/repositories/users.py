@@ -34,7 +34,7 @@ from backend.repositories.dynamo import (
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page, offset_page, validate
 from backend.repositories.posts import plan_post_deletion
-from backend.repositories.profiles import to_profile_record
+from backend.repositories.profiles import to_profile_model, to_profile_record
 from backend.repositories.records import (
     UNSET,
     Page,
@@ -235,6 +235,42 @@ class UsersRepository:
             changes.apply(tx)
         tx.commit()
         return to_user_record(model)
+
+    def save_profile(
+        self,
+        user: UserRecord,
+        profile: ProfileRecord | None,
+        *,
+        name: str | None,
+        bio: str | None,
+        website: str | None,
+    ) -> tuple[UserRecord, ProfileRecord]:
+        """The user's name and its profile (created if ``profile`` is None) in one transaction, both
+        conditioned on the versions read (a concurrent edit fails with ConcurrentModificationError)."""
+        now = self._clock()
+        changed_user = replace(user, name=name, updated_at=now)
+        if profile is None:
+            changed_profile = ProfileRecord(
+                user_id=user.id,
+                bio=bio,
+                website=website,
+                avatar=None,
+                created_at=now,
+                updated_at=now,
+                version=0,
+            )
+        else:
+            changed_profile = replace(profile, bio=bio, website=website, updated_at=now)
+        user_model = _to_model(changed_user)
+        profile_model = to_profile_model(changed_profile, new=profile is None)
+        tx = Transaction()
+        tx.put(user_model, on_fail=stale("User"))
+        tx.put(
+            profile_model,
+            on_fail=stale("Profile") if profile is not None else fixed(ConcurrentModificationError),
+        )
+        tx.commit()
+        return to_user_record(user_model), to_profile_record(profile_model)
 
     def delete(self, user: UserRecord) -> UserDeletion:
         """Delete the account in one transaction (docs/data-model.md, "Writes: what one transaction covers").
