@@ -70,6 +70,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
     )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="do not create the local admin and demo accounts at start-up"
+    )
     return parser
 
 
@@ -138,6 +141,7 @@ def serve(args: argparse.Namespace) -> int:
         max_instances=args.max_instances,
         sqs_visibility_override=args.sqs_visibility_override,
         reload=not args.no_reload,
+        seed=not args.no_seed,
     )
     stop = threading.Event()
 

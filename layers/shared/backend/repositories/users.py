@@ -7,9 +7,10 @@ deletion finds everything it removes with one Query.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
-from backend.errors import ConcurrentModificationError, NotFoundError, ValidationError
+from backend.errors import ConcurrentModificationError, NotFoundError
 from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.enums import Role
@@ -33,17 +34,19 @@ from backend.repositories.dynamo import (
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page, offset_page, validate
 from backend.repositories.posts import plan_post_deletion
-from backend.repositories.profiles import to_profile_record
+from backend.repositories.profiles import to_profile_model, to_profile_record
 from backend.repositories.records import (
     UNSET,
     Page,
     PageMeta,
     PageRequest,
     ProfileRecord,
+    SessionRecord,
     Unset,
     UserDeletion,
     UserRecord,
 )
+from backend.repositories.sessions import to_session_record
 from backend.repositories.transaction import (
     MAX_TRANSACTION_ITEMS,
     Transaction,
@@ -51,14 +54,7 @@ from backend.repositories.transaction import (
     stale,
     unexpected,
 )
-
-
-def normalize_email(email: str) -> str:
-    """Emails are unique case-insensitively: stored trimmed and lower-cased."""
-    normalized = email.strip().lower()
-    if not normalized or "@" not in normalized:
-        raise ValidationError("Invalid email", details=[{"field": "email", "message": "not an email"}])
-    return normalized
+from backend.values import normalize_email
 
 
 def to_user_record(model: UserModel) -> UserRecord:
@@ -88,7 +84,7 @@ def _to_model(record: UserRecord, *, new: bool = False) -> UserModel:
 
 
 class UsersRepository:
-    def __init__(self, cursor_key: bytes, *, clock: Clock = utcnow) -> None:
+    def __init__(self, cursor_key: bytes | Callable[[], bytes], *, clock: Clock = utcnow) -> None:
         self._codec = CursorCodec(cursor_key)
         self._clock = clock
         self._counters = counters.CountersRepository()
@@ -110,6 +106,19 @@ class UsersRepository:
             raise NotFoundError("User")
         profile = found.get((pk, keys.PROFILE_SK))
         return to_user_record(user), to_profile_record(profile) if isinstance(profile, ProfileModel) else None
+
+    def get_with_session(self, user_id: str, session_id: str) -> tuple[UserRecord, SessionRecord]:
+        """The user and one of its sessions in one strongly consistent BatchGetItem (the check every
+        authenticated request makes). NotFoundError if either is missing or the session expired."""
+        pk = keys.user_pk(user_id)
+        user_key, session_key = (pk, keys.USER_SK), (pk, keys.session_sk(session_id))
+        found = batch_get([user_key, session_key], consistent=True)
+        user, session = found.get(user_key), found.get(session_key)
+        if not isinstance(user, UserModel) or not isinstance(session, SessionModel):
+            raise NotFoundError("Session")
+        if session.expires_at <= self._clock():
+            raise NotFoundError("Session")
+        return to_user_record(user), to_session_record(session)
 
     def get_by_email(self, email: str) -> UserRecord:
         """Query GSI3 ``EMAIL#<email>`` (one item; eventually consistent, like every GSI)."""
@@ -226,6 +235,42 @@ class UsersRepository:
             changes.apply(tx)
         tx.commit()
         return to_user_record(model)
+
+    def save_profile(
+        self,
+        user: UserRecord,
+        profile: ProfileRecord | None,
+        *,
+        name: str | None,
+        bio: str | None,
+        website: str | None,
+    ) -> tuple[UserRecord, ProfileRecord]:
+        """The user's name and its profile (created if ``profile`` is None) in one transaction, both
+        conditioned on the versions read (a concurrent edit fails with ConcurrentModificationError)."""
+        now = self._clock()
+        changed_user = replace(user, name=name, updated_at=now)
+        if profile is None:
+            changed_profile = ProfileRecord(
+                user_id=user.id,
+                bio=bio,
+                website=website,
+                avatar=None,
+                created_at=now,
+                updated_at=now,
+                version=0,
+            )
+        else:
+            changed_profile = replace(profile, bio=bio, website=website, updated_at=now)
+        user_model = _to_model(changed_user)
+        profile_model = to_profile_model(changed_profile, new=profile is None)
+        tx = Transaction()
+        tx.put(user_model, on_fail=stale("User"))
+        tx.put(
+            profile_model,
+            on_fail=stale("Profile") if profile is not None else fixed(ConcurrentModificationError),
+        )
+        tx.commit()
+        return to_user_record(user_model), to_profile_record(profile_model)
 
     def delete(self, user: UserRecord) -> UserDeletion:
         """Delete the account in one transaction (docs/data-model.md, "Writes: what one transaction covers").
