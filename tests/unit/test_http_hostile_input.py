@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
 from backend.http.app import create_app, create_handler
+from backend.http.auth import enforce_authentication
 from backend.http.middleware import MAX_JSON_DEPTH, json_too_deep, parse_json_strictly
 from backend.schemas.common import Envelope
 from tests.support.apigw import FakeContext, http_event, json_body
@@ -59,7 +60,10 @@ def post_thing() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def handler() -> Any:
-    return create_handler(create_app("hostile", routers=[router]))
+    app = create_app("hostile", routers=[router])
+    # These routes test the edge, not authentication (tests/unit/test_auth_*.py do that).
+    app.dependency_overrides[enforce_authentication] = lambda: None
+    return create_handler(app)
 
 
 @pytest.fixture(autouse=True)
