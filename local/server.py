@@ -5,8 +5,8 @@ limits). What is ours:
 
 - ``GatewayProtocol`` (uvicorn's h11 protocol) answers what h11 refuses, and what uvicorn itself
   would drop, in the envelope with the security headers: malformed framing → 400, request line
-  over the head limit → 414, headers over it → 431, an unsupported transfer coding → 501, a
-  request target uvicorn cannot decode → 400. After such a reply it half-closes and drains what
+  over the head limit → 414, headers over it → 431, a transfer coding other than chunked → 400
+  (RFC 9112 suggests 501, but no input may give a 5xx), a request target uvicorn cannot decode → 400. After such a reply it half-closes and drains what
   the client is still sending for a moment (a lingering close), so the client reads the reply
   instead of a connection reset.
 - The Starlette app reads the body (413 past ``MAX_BODY_BYTES`` — API Gateway's payload limit),
@@ -42,8 +42,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_HEAD_BYTES = 16 * 1024
 #: How long a connection answered with a framing error keeps draining the client's data.
 LINGER_SECONDS = 2.0
-#: Methods the gateway routes; anything else is 501, as API Gateway does not route them either.
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 # Framing errors the gateway answers itself: status → (code, message).
 _FRAMING_ERRORS: dict[int, tuple[str, str]] = {
@@ -51,7 +49,6 @@ _FRAMING_ERRORS: dict[int, tuple[str, str]] = {
     413: ("PAYLOAD_TOO_LARGE", f"Request body exceeds {MAX_BODY_BYTES} bytes"),
     414: ("URI_TOO_LONG", f"Request line exceeds {MAX_HEAD_BYTES} bytes"),
     431: ("HEADERS_TOO_LARGE", f"Request headers exceed {MAX_HEAD_BYTES} bytes"),
-    501: ("NOT_IMPLEMENTED", "Transfer coding or method not supported"),
 }
 _NO_BODY_STATUSES = frozenset({204, 304})
 _HOP_BY_HOP = frozenset({"content-length", "connection", "transfer-encoding", "keep-alive", "date", "server"})
@@ -140,6 +137,8 @@ class GatewayProtocol(H11Protocol):
         """uvicorn calls this inside its ``except h11.RemoteProtocolError``: the error tells the status."""
         error = sys.exc_info()[1]
         status = getattr(error, "error_status_hint", 400)
+        if status >= 500:  # h11 hints 501 for a transfer coding it does not know: still the client's fault
+            status = 400
         if status == 431 and b"\n" not in self._head and len(self._head) > MAX_HEAD_BYTES:
             status = 414  # the request line alone is over the limit
         self._log(f"malformed request: {error or msg} → {status}")
@@ -200,9 +199,7 @@ class _Endpoint:
             return  # nobody to answer (or the protocol answered a framing error already)
         if body is None:
             response = framing_error(413, request_id=request_id)
-        elif method not in METHODS:
-            response = framing_error(501, request_id=request_id)
-        else:
+        else:  # any method: the routes decide (the $default route's app answers 405 with Allow)
             response = await self._handle(scope, method, body, request_id)
         await self._send(scope, send, response)
 

@@ -547,7 +547,7 @@ def raw_exchange(cloud: LocalCloud, data: bytes) -> tuple[int, dict[str, str], b
         (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400, "BAD_REQUEST"),
         (b"GET /" + b"a" * 40_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "URI_TOO_LONG"),
         (b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 40_000 + b"\r\n\r\n", 431, "HEADERS_TOO_LARGE"),
-        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br\r\n\r\n", 501, "NOT_IMPLEMENTED"),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br\r\n\r\n", 400, "BAD_REQUEST"),
     ],
 )
 def test_malformed_framing_gets_an_envelope_not_a_dropped_connection(
@@ -575,6 +575,14 @@ def test_the_gateways_own_pages_and_errors_carry_the_security_headers(fixture_cl
     assert recycle.status_code == 404
     assert recycle.json()["error"] == "no function NoSuchFunction"
     assert_secure(fixture_cloud.get("/echo"))  # a function that sets none gets them too
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "CONNECT"])
+def test_unusual_methods_reach_the_fallback_route_never_a_5xx(local_cloud: LocalCloud, method: str) -> None:
+    response = local_cloud.request(method, "/api/health")
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert "GET" in response.headers["allow"]
 
 
 def test_head_is_answered_without_a_body(fixture_cloud: LocalCloud) -> None:
@@ -856,7 +864,14 @@ def test_health_exposes_endpoints_and_resolved_resources(local_cloud: LocalCloud
     assert health["status"] == "ok"
     assert health["endpointUrl"].startswith("http://127.0.0.1:")
     assert local_cloud.table_name == "app-backend-dev"
-    assert set(local_cloud.queue_urls) == {"EmailQueue", "EmailDLQ", "OrderQueue", "OrderDLQ"}
+    assert set(local_cloud.queue_urls) == {
+        "EmailQueue",
+        "EmailDLQ",
+        "OrderQueue",
+        "OrderDLQ",
+        "MaintenanceQueue",
+        "MaintenanceDLQ",
+    }
     assert health["parameters"]["HousekeepingSchedule"] == "rate(1 minute)"
 
 
@@ -936,6 +951,7 @@ def test_the_merged_openapi_document(local_cloud: LocalCloud) -> None:
     prefixes = (
         "/api/health",
         "/api/auth/",
+        "/api/me",
         "/api/users",
         "/api/products",
         "/api/posts",
