@@ -36,8 +36,8 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 dev: $(STAMP) ## run the whole system locally (local cloud on http://127.0.0.1:$(PORT))
 	$(PY) -m local --port $(PORT)
 
-test: $(STAMP) check ## lint, types, template checks, unit and integration tests
-	$(PY) -m pytest -n 2
+test: $(STAMP) check ## lint, types, template checks, security audit, unit, integration and fuzz tests
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 unit: $(STAMP) ## unit tests only (moto in-process)
 	$(PY) -m pytest tests/unit
@@ -64,7 +64,7 @@ audit: $(STAMP) $(CHECKOV_STAMP) ## static security: bandit, pip-audit (AUDIT_ST
 	$(PY) scripts/scan_secrets.py
 
 fuzz: $(STAMP) ## schemathesis against the merged OpenAPI of a local cloud: anonymous, USER and ADMIN passes
-	$(PY) -m pytest tests/fuzz -m fuzz -p no:xdist
+	$(PY) -m pytest tests/fuzz -m fuzz -rs
 
 check: lint typecheck validate audit ## the static gate (includes the security audit)
 
