@@ -33,7 +33,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from local.console import Console, printable
+from local.console import Console, safe_target
 from local.events import HttpRequest, HttpResponse, new_api_request_id
 
 #: API Gateway's payload limit (10 MB); bigger bodies are answered 413 before any function runs.
@@ -234,7 +234,7 @@ class _Endpoint:
         try:
             response = await loop.run_in_executor(self.server.executor, gateway.handle, request)
         except Exception as exc:  # noqa: BLE001 - a gateway bug answers 500, like API Gateway
-            gateway.cloud.console.line("gateway", f"error handling {method} {printable(target)}: {exc!r}")
+            gateway.cloud.console.line("gateway", f"error handling {method} {safe_target(target)}: {exc!r}")
             response = HttpResponse.error(
                 500, "INTERNAL_ERROR", "Internal Server Error", request_id=request_id
             )

@@ -86,7 +86,8 @@ def _scan(paths: list[str], plugins: list[dict[str, Any]]) -> list[tuple[str, in
         return []
     with transient_settings({"plugins_used": plugins, "filters_used": FILTERS}):
         collection = SecretsCollection()
-        collection.scan_files(*paths, num_processors=1)
+        for path in paths:  # one by one: scan_files forks a pool, which can deadlock a threaded caller
+            collection.scan_file(path)
     return [
         (filename, secret.line_number, secret.type)
         for filename, secrets in collection.data.items()

@@ -230,9 +230,16 @@ def test_head_has_the_get_headers_and_no_body(server: tuple[int, StubGateway]) -
     assert get.body == b'{"ok":true}'
 
 
-def test_a_gateway_failure_is_a_500_envelope(server: tuple[int, StubGateway]) -> None:
-    port, _ = server
-    assert_envelope(exchange(port, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"), 500, "INTERNAL_ERROR")
+def test_a_gateway_failure_is_a_500_envelope_logged_without_query_values(
+    server: tuple[int, StubGateway],
+) -> None:
+    port, gateway = server
+    reply = exchange(port, b"GET /boom?password=hunter2 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert_envelope(reply, 500, "INTERNAL_ERROR")
+    with open(gateway.cloud.console.stream.name, encoding="utf-8") as log:
+        text = log.read()
+    assert "error handling GET /boom?password=[REDACTED]: RuntimeError('gateway bug')" in text
+    assert "hunter2" not in text
 
 
 def test_security_headers_are_added_without_overriding_the_replys_own(
