@@ -41,6 +41,7 @@ PUBLIC_OPERATIONS: Final[frozenset[tuple[str, str]]] = frozenset(
         ("POST", "/api/auth/sign-in"),
         ("POST", "/api/auth/refresh"),
         ("POST", "/api/auth/verify-email"),
+        ("POST", "/api/auth/confirm-email-change"),
         ("POST", "/api/auth/password/forgot"),
         ("POST", "/api/auth/password/reset"),
         ("GET", "/api/products"),

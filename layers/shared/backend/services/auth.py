@@ -17,6 +17,7 @@ from backend.errors import ConflictError, NotFoundError, UnauthorizedError, Vali
 from backend.models.clock import Clock
 from backend.models.enums import Role
 from backend.observability import logger
+from backend.repositories.action_tokens import ActionTokensRepository
 from backend.repositories.records import UserRecord
 from backend.repositories.sessions import SessionsRepository
 from backend.repositories.users import UsersRepository
@@ -40,6 +41,11 @@ class IdentityDeps:
     issuer: str
     #: Enqueues an email job: (to, template, data, job_id) -> anything.
     send_email: Callable[..., Any]
+    action_tokens: ActionTokensRepository
+    #: Where links in emails point (the web app's pages).
+    web_app_url: str
+    #: Enqueues a password-reset request for the worker: (email) -> anything.
+    enqueue_reset_request: Callable[..., Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,12 @@ def sign_up(
     _send(
         deps, to=user.email, template="welcome", data={"name": user.name or ""}, job_id=f"welcome-{user.id}"
     )
+    from backend.services import account
+
+    try:
+        account.send_verification(deps, user)
+    except Exception:  # noqa: BLE001 - the account exists; the user can ask for a new link
+        logger.exception("could not send the verification email")
     return issued
 
 

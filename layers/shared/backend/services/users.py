@@ -54,10 +54,16 @@ def delete_my_account(deps: UsersDeps, principal: Principal) -> UserDeletion:
 
 # ----------------------------------------------------------------------------- admin
 def list_users(
-    deps: UsersDeps, request: PageRequest, *, search: str | None = None, role: Role | None = None
+    deps: UsersDeps,
+    request: PageRequest,
+    *,
+    search: str | None = None,
+    role: Role | None = None,
+    email_verified: bool | None = None,
 ) -> Page[UserRecord]:
-    if search:
-        return deps.users.search(search, request, role=role)
+    """Newest first; a text search or an emailVerified filter reads the narrow search index."""
+    if search or email_verified is not None:
+        return deps.users.search(search, request, role=role, email_verified=email_verified)
     return deps.users.list(request, role=role)
 
 
