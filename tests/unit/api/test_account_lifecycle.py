@@ -26,20 +26,6 @@ MAIL_FROM = "no-reply@example.com"
 
 
 @pytest.fixture
-def auth(api: Api) -> Any:
-    from functions.auth import app
-
-    return app.handler
-
-
-@pytest.fixture
-def users(api: Api) -> Any:
-    from functions.users import app
-
-    return app.handler
-
-
-@pytest.fixture
 def worker(api: Api, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
     from backend.settings import get_settings

@@ -59,6 +59,11 @@ def is_public(method: str, path_template: str) -> bool:
     return (method, path_template) in PUBLIC_OPERATIONS
 
 
+def client_ip(request: Request) -> str:
+    """The caller's IP as API Gateway saw it (``requestContext.http.sourceIp``, via Mangum)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _route_template(request: Request) -> str | None:
     route = request.scope.get("route")
     return getattr(route, "path", None)

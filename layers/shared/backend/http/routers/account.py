@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from backend.http.auth import clear_auth_cookies, current_principal
+from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
 from backend.schemas.account import Accepted, EmailStatusOut, ForgotPasswordIn, ResetPasswordIn, TokenBody
@@ -19,10 +19,6 @@ router = APIRouter(prefix="/api/auth", tags=["account"])
 
 _INVALID = "INVALID_TOKEN: the link is unknown, used, expired, or for another purpose"
 FORGOT_MESSAGE = "If an account uses this address, a link to reset its password is on its way."
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -61,7 +57,7 @@ def forgot_password(
     account.forgot_password(
         container.identity,
         email=body.email,
-        client_ip=_client_ip(request),
+        client_ip=client_ip(request),
     )
     return Envelope(data=Accepted(message=FORGOT_MESSAGE))
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from backend.http.auth import clear_auth_cookies, current_principal
+from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
 from backend.schemas.account import (
@@ -79,7 +79,7 @@ def request_verification(
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[VerificationRequestOut]:
-    sent = account.request_verification(container.identity, principal, client_ip=_client_ip(request))
+    sent = account.request_verification(container.identity, principal, client_ip=client_ip(request))
     return Envelope(data=VerificationRequestOut(sent=sent))
 
 
@@ -114,7 +114,7 @@ def change_email(
     container: Container = Depends(get_container),
 ) -> Envelope[Accepted]:
     account.request_email_change(
-        container.identity, principal, email=body.email, password=body.password, client_ip=_client_ip(request)
+        container.identity, principal, email=body.email, password=body.password, client_ip=client_ip(request)
     )
     return Envelope(data=Accepted(message="Follow the link sent to the new address to complete the change."))
 
@@ -151,7 +151,3 @@ def revoke_session(
 ) -> Response:
     account.revoke_session(container.identity, principal, session_id)
     return Response(status_code=204)
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
