@@ -127,6 +127,8 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     assert maintenance_jobs.batch_size == 1
     assert email_events.queue_arn == stack.physical["EmailEventsQueue"].attributes["Arn"]
     assert worker.environment["SES_CONFIGURATION_SET"] == stack.physical["EmailConfigurationSet"].ref
+    # a purge out of time enqueues its follow-up from the worker
+    assert worker.environment["MAINTENANCE_QUEUE_URL"] == stack.physical["MaintenanceQueue"].ref
     assert email_jobs.batch_size == 10
     assert email_jobs.batching_window == 1
     assert email_jobs.report_batch_item_failures is True
