@@ -165,10 +165,16 @@ def _cache_persistence(url: str) -> BasePersistenceLayer:
     the hash with the result, as the DynamoDB store does.
     """
     import json
+    import warnings
 
     import redis
     from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    # CachePersistenceLayer is still an alias of the class Powertools marks deprecated for v4.
+    warnings.filterwarnings(
+        "ignore", message="RedisCachePersistenceLayer will be removed", category=DeprecationWarning
+    )
 
     class _CachePersistence(CachePersistenceLayer):
         def _update_record(self, data_record: DataRecord) -> None:
