@@ -1,4 +1,5 @@
-"""Fixtures of the order API tests: the OrdersFunction handler, products, queue readers."""
+"""The API functions' Lambda handlers, for tests that call them with the ``api`` fixture; products and
+queue readers for the order tests."""
 
 from __future__ import annotations
 
@@ -15,7 +16,24 @@ from tests.support.identity import Api
 
 
 @pytest.fixture
+def auth(api: Api) -> Any:
+    """AuthFunction's handler."""
+    from functions.auth import app
+
+    return app.handler
+
+
+@pytest.fixture
+def users(api: Api) -> Any:
+    """UsersFunction's handler."""
+    from functions.users import app
+
+    return app.handler
+
+
+@pytest.fixture
 def orders_api(api: Api) -> Any:
+    """OrdersFunction's handler."""
     from functions.orders import app
 
     return app.handler

@@ -23,8 +23,10 @@ from backend.schemas.jobs import (
     Job,
     OrderConfirmationJob,
     OrderProcessJob,
+    PasswordResetRequestJob,
     PurgeUserPostsJob,
 )
+from backend.schemas.ses import SnsEnvelope
 from backend.services import email as email_service
 
 _job_adapter: TypeAdapter[AnyJob] = TypeAdapter(Job)
@@ -41,6 +43,43 @@ def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
     return maintenance.purge_user_posts(
         job, posts=get_container().posts, enqueue_follow_up=queues.enqueue_purge_user_posts
     )
+
+
+def _password_reset_request(job: AnyJob) -> dict[str, Any]:
+    from backend.http.deps import get_container
+    from backend.services import account
+
+    assert isinstance(job, PasswordResetRequestJob)
+
+    def send_now(**email: Any) -> Any:
+        return email_service.send_email_job(EmailJob(**email))
+
+    return account.handle_reset_request(
+        get_container().identity, email=job.email, job_id=job.job_id, send_now=send_now
+    )
+
+
+def _ses_notification(envelope: SnsEnvelope) -> dict[str, Any]:
+    """A bounce or complaint from SES (configuration set → SNS → the email-events queue)."""
+    from backend.http.deps import get_container
+    from backend.services import account
+
+    container = get_container()
+    suppressed = []
+    for address, reason, detail in envelope.message.suppressions():
+        account.record_delivery_problem(
+            container.identity,
+            email=address,
+            reason=reason,
+            detail=detail,
+            suppressions=container.suppressions,
+        )
+        suppressed.append(reason)
+    return {
+        "notification": envelope.message_id,
+        "event": envelope.message.kind,
+        "suppressed": len(suppressed),
+    }
 
 
 def _send_email(job: AnyJob) -> dict[str, Any]:
@@ -81,6 +120,7 @@ def _send_order_confirmation(job: AnyJob) -> dict[str, Any]:
 HANDLERS: dict[str, Callable[[AnyJob], dict[str, Any]]] = {
     "email.send": _send_email,
     "user.purge-posts": _purge_user_posts,
+    "account.password-reset-request": _password_reset_request,
     "order.process": _process_order,
     "order.send-confirmation": _send_order_confirmation,
 }
@@ -95,6 +135,12 @@ def parse_job(body: str) -> AnyJob:
 
 @tracer.capture_method(capture_response=False)
 def handle_record(record: SQSRecord) -> dict[str, Any]:
+    if '"Type"' in record.body and '"Notification"' in record.body:  # an SNS envelope, not a job
+        try:
+            envelope = SnsEnvelope.model_validate_json(record.body)
+        except PydanticValidationError:
+            raise ValidationError("Invalid SNS notification") from None
+        return _ses_notification(envelope)
     job = parse_job(record.body)
     logger.append_keys(job_id=job.job_id, job_type=job.type)
     try:

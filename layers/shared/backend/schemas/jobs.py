@@ -22,7 +22,11 @@ MAX_TEMPLATE_ROWS = 100
 
 EmailTemplateName = Literal[
     "welcome",
+    "verify-email",
     "password-reset",
+    "password-changed",
+    "email-change",
+    "email-changed",
     "order-confirmation",
     "order-shipped",
     "low-stock-digest",
@@ -52,6 +56,15 @@ class PurgeUserPostsJob(CamelModel):
     user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+class PasswordResetRequestJob(CamelModel):
+    """Someone asked to reset the password of ``email``: the worker emails a link if an account has
+    that address. Done in the worker so the request costs the same whether or not it exists."""
+
+    type: Literal["account.password-reset-request"] = "account.password-reset-request"
+    job_id: JobId
+    email: Annotated[str, StringConstraints(max_length=EMAIL_MAX_LENGTH)]
+
+
 class OrderProcessJob(CamelModel):
     """Move a PENDING order to PROCESSING (conditionally), then enqueue its confirmation.
 
@@ -72,12 +85,13 @@ class OrderConfirmationJob(CamelModel):
     order_id: OrderIdValue
 
 
-type AnyJob = EmailJob | PurgeUserPostsJob | OrderProcessJob | OrderConfirmationJob
+type AnyJob = EmailJob | PurgeUserPostsJob | PasswordResetRequestJob | OrderProcessJob | OrderConfirmationJob
 
 #: Every job the worker runs, told apart by ``type``. A new job type joins this union and
 #: ``backend.jobs.worker.HANDLERS``.
 Job = Annotated[
-    EmailJob | PurgeUserPostsJob | OrderProcessJob | OrderConfirmationJob, Field(discriminator="type")
+    EmailJob | PurgeUserPostsJob | PasswordResetRequestJob | OrderProcessJob | OrderConfirmationJob,
+    Field(discriminator="type"),
 ]
 
 ScheduledTaskName = Literal["dlq-monitor", "order-sweeper", "low-stock-digest"]
