@@ -789,7 +789,11 @@ def test_unknown_paths_reach_the_fallback_route(local_cloud: LocalCloud) -> None
 
 
 def test_the_housekeeping_schedule_is_listed(local_cloud: LocalCloud) -> None:
-    (dlq_monitor,) = local_cloud.get("/_local/schedules").json()
+    schedules = {entry["event"]: entry for entry in local_cloud.get("/_local/schedules").json()}
+    assert set(schedules) == {"DlqMonitor", "OrderSweeper", "LowStockDigest"}
+    assert schedules["OrderSweeper"]["schedule"] == "rate(5 minutes)"
+    assert schedules["LowStockDigest"]["schedule"] == "cron(0 7 * * ? *)"
+    dlq_monitor = schedules["DlqMonitor"]
     assert dlq_monitor["function"] == "ScheduledFunction"
     assert dlq_monitor["event"] == "DlqMonitor"
     assert dlq_monitor["schedule"] == "rate(1 minute)"

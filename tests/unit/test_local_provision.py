@@ -113,10 +113,14 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     assert scheduled.environment["MONITORED_DLQ_URLS"] == ",".join(
         [stack.physical[name].ref for name in ("EmailDLQ", "OrderDLQ", "MaintenanceDLQ", "EmailEventsDLQ")]
     )
-    (dlq_monitor,) = scheduled.schedules
+    dlq_monitor, order_sweeper, low_stock_digest = scheduled.schedules
     assert dlq_monitor.expression == "rate(1 minute)"
     assert json.loads(dlq_monitor.input or "") == {"task": "dlq-monitor"}
     assert dlq_monitor.rule_name == "app-backend-dlq-monitor-dev"
+    assert order_sweeper.expression == "rate(5 minutes)"
+    assert json.loads(order_sweeper.input or "") == {"task": "order-sweeper"}
+    assert low_stock_digest.expression == "cron(0 7 * * ? *)"
+    assert json.loads(low_stock_digest.input or "") == {"task": "low-stock-digest"}
 
     worker = functions["WorkerFunction"]
     assert worker.environment["MAIL_FROM"] == "no-reply@example.com"

@@ -329,6 +329,34 @@ def test_orders_by_status_oldest_first_queries_each_shard(
     assert log.indexes() == ["GSI2"] * 4 + [None]
 
 
+@pattern("AP31")
+def test_all_orders_newest_first_queries_each_shard_of_gsi3(
+    orders: Any, make_user: Any, make_product: Any
+) -> None:
+    product = make_product(stock=100)
+    placed = [_place(orders, make_user().id, product) for _ in range(5)]
+    orders.update_status(placed[0], OrderStatus.CANCELLED)
+    with count_requests() as log:
+        page = orders.list_all(PageRequest())
+    assert [o.id for o in page.items] == [o.id for o in reversed(placed)]
+    assert page.meta.total == 5
+    assert log.operations() == ["Query"] * 4 + ["BatchGetItem"]
+    assert log.indexes() == ["GSI3"] * 4 + [None]
+    assert log.sizes()[-1] == 4 * len(OrderStatus)  # every shard of every status counter
+
+
+@pattern("AP32")
+def test_low_stock_products_is_one_filtered_query(make_product: Any) -> None:
+    from backend.repositories.inventory import low_stock_products
+
+    low = make_product(stock=2)
+    make_product(stock=50)
+    with count_requests() as log:
+        assert [p.id for p in low_stock_products(5)] == [low.id]
+    assert log.operations() == ["Query"]
+    assert log.indexes() == ["GSI1"]
+
+
 @pattern("AP26")
 def test_a_listing_total_is_one_counter_read(counters: Any, make_user: Any) -> None:
     from backend.repositories import counters as refs

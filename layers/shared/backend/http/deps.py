@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     from backend.repositories.suppressions import SuppressionsRepository
     from backend.repositories.users import UsersRepository
     from backend.services.auth import IdentityDeps
+    from backend.services.idempotency import Idempotency, Idempotent
     from backend.services.keyring import Keyring
+    from backend.services.orders import JobDeps, PlaceDeps
     from backend.services.users import UsersDeps
 
 
@@ -156,6 +158,51 @@ class Container:
 
         return UsersDeps(
             users=self.users, purge_posts=queues.enqueue_purge_user_posts, send_email=queues.enqueue_email
+        )
+
+    # ------------------------------------------------------------------ orders
+    @cached_property
+    def idempotency(self) -> Idempotency:
+        """Powertools idempotency over the table (or Redis with CACHE_URL); imported on first use."""
+        from backend.services.idempotency import Idempotency
+
+        return Idempotency(self.settings)
+
+    @cached_property
+    def order_placement(self) -> Idempotent:
+        from backend.services import orders
+
+        return orders.placement(self.idempotency)
+
+    @cached_property
+    def place_order(self) -> PlaceDeps:
+        from backend.services import queues
+        from backend.services.orders import PlaceDeps
+
+        return PlaceDeps(
+            orders=self.orders,
+            products=self.products,
+            enqueue_job=queues.enqueue_order_job,
+            placement=lambda: self.order_placement,
+        )
+
+    @cached_property
+    def order_process(self) -> Idempotent:
+        """The ``order.process`` job, run once per job id (worker)."""
+        from backend.services import orders
+
+        return orders.process_job(self.idempotency)
+
+    @cached_property
+    def order_jobs(self) -> JobDeps:
+        from backend.services import email, queues
+        from backend.services.orders import JobDeps
+
+        return JobDeps(
+            orders=self.orders,
+            users=self.users,
+            enqueue_job=queues.enqueue_order_job,
+            send_email_job=email.send_email_job,
         )
 
 

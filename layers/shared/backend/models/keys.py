@@ -114,6 +114,11 @@ def orders_by_status(status: OrderStatus, shard: int) -> str:
     return f"ORDERS#STATUS#{status.value}#{shard}"
 
 
+def all_orders(shard: int) -> str:
+    """GSI3PK of every order (the admins' listing), write-sharded like the status listing."""
+    return f"ORDERS#ALL#{shard}"
+
+
 def shard_of(entity_id: str, shards: int) -> int:
     """Deterministic shard of an entity: the same id always lands in the same shard."""
     return zlib.crc32(entity_id.encode()) % shards
