@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
 import sys
 import threading
 import urllib.error
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from local.cache_probe import choose_cache
 from local.cloud import CloudOptions, LocalCloud
 from local.console import Console
 from local.emulator import AwsClients, Emulator
@@ -69,6 +71,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
+    )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="start with an empty table (no sample catalog)"
     )
     return parser
 
@@ -130,11 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    template = (args.template or TEMPLATE_PATH).resolve()
+    overrides = parse_parameter_overrides(args.parameter_overrides)
+    cache = choose_cache(template, overrides)
     options = CloudOptions(
-        template=(args.template or TEMPLATE_PATH).resolve(),
+        template=template,
         host=args.host,
         port=args.port,
-        parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
+        parameter_overrides=overrides,
         max_instances=args.max_instances,
         sqs_visibility_override=args.sqs_visibility_override,
         reload=not args.no_reload,
@@ -152,12 +160,31 @@ def serve(args: argparse.Namespace) -> int:
     except PortInUseError as exc:
         print(f"error: {exc}: is a local cloud already running? Choose another with --port.", file=sys.stderr)
         return 1
+    if cache is not None:
+        cloud.console.line("cache", f"read cache: {cache}")
+    if not args.no_seed:
+        _seed_catalog(cloud)
     while not stop.wait(0.5):
         pass
     cloud.console.line("", "stopping the local cloud…")
     cloud.stop()
     cloud.console.line("", "stopped")
     return 0
+
+
+def _seed_catalog(cloud: LocalCloud) -> None:
+    """A few categories, products and posts (local/seed_catalog.py); a failure is reported, not fatal."""
+    from local.seed_catalog import seed_catalog
+
+    table = cloud.stack.physical.get("AppTable") if cloud.stack is not None else None
+    if table is None or table.type != "AWS::DynamoDB::Table":
+        return
+    try:
+        report = seed_catalog(cloud.emulator.endpoint_url, str(table.ref))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        cloud.console.line("seed", f"warning: {exc}")
+        return
+    cloud.console.line("seed", report.describe())
 
 
 def _running_cloud(url: str) -> dict[str, Any] | None:
