@@ -7,14 +7,16 @@ and returned as JSON; nothing is rendered as HTML by the API, so clients must es
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from backend.repositories.records import CategoryRecord, PostRecord
 from backend.schemas.common import CamelModel
 from backend.schemas.users import StrictIn
 from backend.values import SLUG_MAX_LENGTH, SLUG_PATTERN
+
+if TYPE_CHECKING:
+    from backend.repositories.records import CategoryRecord, PostRecord
 
 #: At most this many categories per post (the repository bounds its transactions with it).
 MAX_POST_CATEGORIES = 10

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, PlainSerializer, StrictBool, StringConstraints
 
-from backend.repositories.records import ProductRecord
 from backend.schemas.common import CamelModel
 from backend.schemas.users import StrictIn
 from backend.values import MONEY_MAX
+
+if TYPE_CHECKING:
+    from backend.repositories.records import ProductRecord
 
 #: ``price``: > 0, at most two decimals, at most 99,999,999.99 (the original's Decimal(10, 2)).
 #: JSON numbers in, JSON numbers out (exact: two decimals of at most ten digits survive a float).

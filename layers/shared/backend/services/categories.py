@@ -12,10 +12,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from backend.errors import NotFoundError, ValidationError
-from backend.repositories.records import UNSET, CategoryRecord, Unset
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
 from backend.schemas.content import CategoryOut, CategorySummary
 from backend.services import views
@@ -24,6 +23,7 @@ from backend.values import normalize_slug, slugify
 if TYPE_CHECKING:
     from backend.cache import ReadCache, Rendered
     from backend.repositories.categories import CategoriesRepository
+    from backend.repositories.records import CategoryRecord
     from backend.services.principal import Principal
 
 ALL_KEY = "categories:all"
@@ -106,11 +106,15 @@ def create_category(deps: CategoriesDeps, *, name: str, slug: str | None) -> Cat
     return record
 
 
-def update_category(
-    deps: CategoriesDeps, category_id: str, *, name: str | Unset = UNSET, slug: str | Unset = UNSET
-) -> CategoryRecord:
+class CategoryChanges(TypedDict, total=False):
+    name: str
+    slug: str
+
+
+def update_category(deps: CategoriesDeps, category_id: str, changes: CategoryChanges) -> CategoryRecord:
+    """Only the fields given change; 409 (details name or slug) when the new value is taken."""
     category = deps.categories.get(category_id)
-    updated = deps.categories.update(category, name=name, slug=slug)
+    updated = deps.categories.update(category, **changes)
     deps.cache.invalidate(views.CATEGORIES)
     return updated
 

@@ -15,11 +15,10 @@ is involved: drafts are in no shared view.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypedDict
 
 from backend.cache import NotCached
 from backend.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
-from backend.repositories.records import UNSET, Page, PageRequest, PostRecord, Unset
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.content import PostOut
 from backend.services import views
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from backend.cache import ReadCache, Rendered
     from backend.repositories.categories import CategoriesRepository
     from backend.repositories.posts import PostsRepository
+    from backend.repositories.records import Page, PostRecord
     from backend.services.principal import Principal
 
 #: A post's views depend on the posts and on the categories (names and slugs of its categories).
@@ -52,6 +52,15 @@ class PostQuery:
     cursor: str | None = None
     category: str | None = None
     author: str | None = None
+
+
+class PostChanges(TypedDict, total=False):
+    """What a PATCH changes (the fields sent); ``content: None`` clears the content."""
+
+    title: str
+    slug: str
+    content: str | None
+    category_ids: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +87,7 @@ def list_posts(deps: ContentDeps, query: PostQuery, viewer: Principal | None = N
     if query.category is not None and query.author is not None:
         message = "filter by category or by author, not both"
         raise ValidationError("Validation error", details=[{"field": "category", "message": message}])
-    request = PageRequest(limit=query.limit, page=query.page, cursor=query.cursor)
+    request = views.page_request(query.page, query.limit, query.cursor)
     strict = views.strict(viewer)
     own = query.author is not None and viewer is not None and viewer.can_access(query.author)
     slug = category_slug(query.category) if query.category is not None else None
@@ -158,21 +167,12 @@ def create_post(
     return PostView(post, index)
 
 
-def update_post(
-    deps: ContentDeps,
-    principal: Principal,
-    post_id: str,
-    *,
-    title: str | Unset = UNSET,
-    slug: str | Unset = UNSET,
-    content: str | Unset | None = UNSET,
-    category_ids: Sequence[str] | Unset = UNSET,
-) -> PostView:
+def update_post(deps: ContentDeps, principal: Principal, post_id: str, changes: PostChanges) -> PostView:
     """The author or an admin changes title, slug (409 when taken), content or categories."""
     post = _owned(deps, principal, post_id)
-    index = _checked_categories(deps, () if isinstance(category_ids, Unset) else category_ids)
+    index = _checked_categories(deps, changes.get("category_ids", ()))
     try:
-        updated = deps.posts.update(post, title=title, slug=slug, content=content, category_ids=category_ids)
+        updated = deps.posts.update(post, **changes)
     except NotFoundError as exc:
         if exc.message.startswith("Category"):
             raise _unknown_categories() from exc

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from backend.errors import NotFoundError, ValidationError
-from backend.repositories.records import UNSET, Page, PageRequest, ProductRecord, Unset
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.products import ProductOut
 from backend.services import views
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
     from backend.cache import ReadCache, Rendered
     from backend.repositories.categories import CategoriesRepository
     from backend.repositories.products import ProductsRepository
-    from backend.repositories.records import CategoryRecord
+    from backend.repositories.records import CategoryRecord, Page, ProductRecord
     from backend.services.principal import Principal
 
 #: A product's views depend on the products and on the categories (its ``category`` slug).
@@ -47,6 +46,17 @@ class ProductQuery:
     limit: int = 20
     cursor: str | None = None
     category: str | None = None
+
+
+class ProductChanges(TypedDict, total=False):
+    """The fields a PUT (all) or a PATCH (those sent) changes; absent ones stay as they are."""
+
+    name: str
+    description: str | None
+    price: Decimal
+    category: str
+    stock: int
+    active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +98,7 @@ def get_product(deps: CatalogDeps, product_id: str, viewer: Principal | None = N
 def list_products(deps: CatalogDeps, query: ProductQuery, viewer: Principal | None = None) -> Rendered:
     """Newest first, optionally of one category (by slug or name); active only unless an admin asks."""
     admin = _is_admin(viewer)
-    request = PageRequest(limit=query.limit, page=query.page, cursor=query.cursor)
+    request = views.page_request(query.page, query.limit, query.cursor)
     slug = category_slug(query.category) if query.category is not None else None
 
     def compute() -> bytes:
@@ -140,31 +150,16 @@ def create_product(
     return ProductView(product, resolved.slug)
 
 
-def update_product(
-    deps: CatalogDeps,
-    product_id: str,
-    *,
-    name: str | Unset = UNSET,
-    description: str | Unset | None = UNSET,
-    price: Decimal | Unset = UNSET,
-    category: str | Unset = UNSET,
-    stock: int | Unset = UNSET,
-    active: bool | Unset = UNSET,
-) -> ProductView:
+def update_product(deps: CatalogDeps, product_id: str, changes: ProductChanges) -> ProductView:
     """PUT passes every field, PATCH only those sent. 409 CONCURRENT_MODIFICATION if the product
     changed between the read and the write (an order took stock meanwhile): read again and retry."""
     product = deps.products.get(product_id, consistent=True)
-    resolved = None if isinstance(category, Unset) else _resolve_category(deps, category)
+    fields: dict[str, Any] = {k: v for k, v in changes.items() if k != "category"}
+    resolved = _resolve_category(deps, changes["category"]) if "category" in changes else None
+    if resolved is not None:
+        fields["category_id"] = resolved.id
     try:
-        updated = deps.products.update(
-            product,
-            name=name,
-            description=description,
-            price=price,
-            stock=stock,
-            active=active,
-            category_id=UNSET if resolved is None else resolved.id,
-        )
+        updated = deps.products.update(product, **fields)
     except NotFoundError as exc:
         if exc.message.startswith("Category"):
             raise _unknown_category() from exc

@@ -12,13 +12,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from backend.cache import NotCached, Rendered, etag_of
-from backend.repositories.records import Page, PageRequest
-from backend.repositories.records import PageMeta as RecordPageMeta
 from backend.schemas.common import ListEnvelope, PageMeta
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from backend.repositories.records import Page, PageRequest
     from backend.services.principal import Principal
 
 #: Namespaces of the read cache (docs/caching.md): a write invalidates the ones it changes.
@@ -44,9 +43,17 @@ def render_list(envelope: type[ListEnvelope[Any]], items: list[Any], page: Page[
     return render(envelope(data=items, meta=meta))
 
 
+def page_request(page: int, limit: int, cursor: str | None) -> PageRequest:
+    from backend.repositories.records import PageRequest
+
+    return PageRequest(limit=limit, page=page, cursor=cursor)
+
+
 def empty_page(request: PageRequest) -> Page[Any]:
     """The page of a listing that cannot have members (a filter naming nothing)."""
     from backend.repositories.paging import validate
+    from backend.repositories.records import Page
+    from backend.repositories.records import PageMeta as RecordPageMeta
 
     validate(request)
     return Page(items=(), meta=RecordPageMeta(page=request.page, limit=request.limit, total=0, total_pages=0))

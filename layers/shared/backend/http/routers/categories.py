@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
@@ -84,7 +84,9 @@ def patch_category(
     container: Container = Depends(get_container),
 ) -> Envelope[CategoryOut]:
     changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
-    category = service.update_category(container.categories_deps, category_id, **changes)
+    category = service.update_category(
+        container.categories_deps, category_id, cast(service.CategoryChanges, changes)
+    )
     return Envelope(data=CategoryOut.of(category))
 
 

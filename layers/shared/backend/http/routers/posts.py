@@ -6,7 +6,7 @@ so clients must escape them wherever they display them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -113,7 +113,7 @@ def patch_post(
     container: Container = Depends(get_container),
 ) -> Envelope[PostOut]:
     changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
-    view = service.update_post(container.content_deps, principal, post_id, **changes)
+    view = service.update_post(container.content_deps, principal, post_id, cast(service.PostChanges, changes))
     return Envelope(data=view.out())
 
 

@@ -6,7 +6,7 @@ Public reads are served through the read cache with ``ETag``/``Cache-Control`` (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -27,6 +27,13 @@ _CATEGORY_NOTE = (
     "`category` is the slug of an existing category (a name is normalized to a slug); "
     "an unknown one is 400 VALIDATION_ERROR. Text is returned as stored: clients must escape it."
 )
+
+
+def _changes(body: ProductCreateIn | ProductPatchIn, *, every: bool) -> service.ProductChanges:
+    """PUT changes every field (an absent optional one is cleared); PATCH only those sent."""
+    names = type(body).model_fields if every else body.model_fields_set
+    fields: dict[str, Any] = {name: getattr(body, name) for name in names}
+    return cast(service.ProductChanges, fields)
 
 
 @router.get(
@@ -99,7 +106,7 @@ def replace_product(
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[ProductOut]:
-    view = service.update_product(container.catalog_deps, product_id, **body.model_dump())
+    view = service.update_product(container.catalog_deps, product_id, _changes(body, every=True))
     return Envelope(data=view.out())
 
 
@@ -116,8 +123,7 @@ def patch_product(
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[ProductOut]:
-    changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
-    view = service.update_product(container.catalog_deps, product_id, **changes)
+    view = service.update_product(container.catalog_deps, product_id, _changes(body, every=False))
     return Envelope(data=view.out())
 
 
