@@ -78,8 +78,9 @@ def _index(deps: ContentDeps, *, strict: bool) -> CategoryIndex:
     return category_index(deps.categories, deps.cache, strict=strict)
 
 
-def _render(post: PostRecord, index: CategoryIndex) -> bytes:
-    return views.render(Envelope[PostOut](data=PostOut.of(post, index.summaries(post.category_ids))))
+def _render(post: PostRecord, deps: ContentDeps, *, strict: bool) -> bytes:
+    categories = _index(deps, strict=strict).summaries(post.category_ids) if post.category_ids else []
+    return views.render(Envelope[PostOut](data=PostOut.of(post, categories)))
 
 
 # ----------------------------------------------------------------------------- reads
@@ -93,7 +94,7 @@ def list_posts(deps: ContentDeps, query: PostQuery, viewer: Principal | None = N
     slug = category_slug(query.category) if query.category is not None else None
 
     def compute() -> bytes:
-        index = _index(deps, strict=strict)
+        index: CategoryIndex | None = None  # read only when needed (a filter, or categories to render)
         page: Page[PostRecord]
         if query.author is not None:
             if own:
@@ -101,6 +102,7 @@ def list_posts(deps: ContentDeps, query: PostQuery, viewer: Principal | None = N
             else:
                 page = deps.posts.list_published_by_author(query.author, request)
         elif query.category is not None:
+            index = _index(deps, strict=strict)
             category = index.by_slug.get(slug) if slug else None
             if category is None:
                 page = views.empty_page(request)
@@ -108,7 +110,9 @@ def list_posts(deps: ContentDeps, query: PostQuery, viewer: Principal | None = N
                 page = deps.posts.list_published_in_category(category.id, request)
         else:
             page = deps.posts.list_published(request)
-        items = [PostOut.of(p, index.summaries(p.category_ids)) for p in page.items]
+        if index is None and any(p.category_ids for p in page.items):
+            index = _index(deps, strict=strict)
+        items = [PostOut.of(p, index.summaries(p.category_ids) if index else []) for p in page.items]
         return views.render_list(ListEnvelope[PostOut], items, page)
 
     if own:  # drafts included: this caller's view only
@@ -128,10 +132,10 @@ def get_post(deps: ContentDeps, slug: str, viewer: Principal | None = None) -> R
     def compute() -> bytes | NotCached:
         post = deps.posts.get_by_slug(wanted)
         if post.published:
-            return _render(post, _index(deps, strict=strict))
+            return _render(post, deps, strict=strict)
         if viewer is None or not viewer.can_access(post.author_id):
             raise NotFoundError("Post")
-        return views.private(_render(post, _index(deps, strict=strict)))
+        return views.private(_render(post, deps, strict=strict))
 
     return deps.cache.fetch(f"posts:slug:{wanted}", NAMESPACES, compute, strict=strict)
 

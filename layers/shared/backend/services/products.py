@@ -86,7 +86,8 @@ def get_product(deps: CatalogDeps, product_id: str, viewer: Principal | None = N
         product = deps.products.get(product_id, consistent=True)
         if not product.active and not _is_admin(viewer):
             raise NotFoundError("Product")
-        out = ProductOut.of(product, _index(deps, viewer).slug_of(product.category_id))
+        slug = _index(deps, viewer).slug_of(product.category_id) if product.category_id else None
+        out = ProductOut.of(product, slug)
         return views.render(Envelope[ProductOut](data=out))
 
     if _is_admin(viewer):
@@ -102,11 +103,12 @@ def list_products(deps: CatalogDeps, query: ProductQuery, viewer: Principal | No
     slug = category_slug(query.category) if query.category is not None else None
 
     def compute() -> bytes:
-        index = _index(deps, viewer)
+        index: CategoryIndex | None = None  # read only when needed (a filter, or products to render)
         page: Page[ProductRecord]
         if query.category is None:
             page = deps.products.list_all(request) if admin else deps.products.list_active(request)
         else:
+            index = _index(deps, viewer)
             category = index.by_slug.get(slug) if slug else None
             if category is None:  # no such category: nothing is in it
                 page = views.empty_page(request)
@@ -114,7 +116,9 @@ def list_products(deps: CatalogDeps, query: ProductQuery, viewer: Principal | No
                 page = deps.products.list_all_by_category(category.id, request)
             else:
                 page = deps.products.list_by_category(category.id, request)
-        items = [ProductOut.of(p, index.slug_of(p.category_id)) for p in page.items]
+        if index is None and any(p.category_id for p in page.items):
+            index = _index(deps, viewer)
+        items = [ProductOut.of(p, index.slug_of(p.category_id) if index else None) for p in page.items]
         return views.render_list(ListEnvelope[ProductOut], items, page)
 
     if admin:
