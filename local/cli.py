@@ -180,7 +180,8 @@ def _seed_catalog(cloud: LocalCloud) -> None:
     if table is None or table.type != "AWS::DynamoDB::Table":
         return
     try:
-        report = seed_catalog(cloud.emulator.endpoint_url, str(table.ref))
+        cache_url = cloud.options.parameter_overrides.get("CacheUrl", "")
+        report = seed_catalog(cloud.emulator.endpoint_url, str(table.ref), cache_url=cache_url)
     except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
         cloud.console.line("seed", f"warning: {exc}")
         return

@@ -100,10 +100,15 @@ def seed_catalog(
     table_name: str,
     *,
     author_id: str | None = None,
+    cache_url: str = "",
     region: str = REGION,
     timeout: float = 120,
 ) -> SeedReport:
-    """Seed the table of a running emulator (in a child process); returns what was written."""
+    """Seed the table of a running emulator (in a child process); returns what was written.
+
+    ``cache_url``: the functions' ``CACHE_URL`` (empty: in-process). The seed invalidates the read
+    cache afterwards, as the API's writes do, so a read that came before it is not served on.
+    """
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     env.update(FAKE_CREDENTIALS)
     env.update(
@@ -113,6 +118,7 @@ def seed_catalog(
             "AWS_DEFAULT_REGION": region,
             "TABLE_NAME": table_name,
             "APP_STAGE": "local",
+            "CACHE_URL": cache_url,
             "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "shared"), str(ROOT)]),
         }
     )
@@ -170,6 +176,7 @@ def _seed(author_id: str | None) -> SeedReport:
             published=post["published"],
             category_ids=[by_slug[slug].id for slug in post["categories"]],
         )
+    _invalidate_read_cache(table_name=os.environ["TABLE_NAME"])
     return SeedReport(
         seeded=True,
         categories=len(CATEGORIES),
@@ -177,6 +184,15 @@ def _seed(author_id: str | None) -> SeedReport:
         posts=len(POSTS),
         author_id=author_id,
     )
+
+
+def _invalidate_read_cache(*, table_name: str) -> None:
+    """Every namespace the seed wrote to, in the cache the functions use (same settings, same prefix)."""
+    from backend.cache.factory import build_read_cache
+    from backend.repositories.cache_stamps import CacheStampsRepository
+
+    cache = build_read_cache(table_name=table_name, stamps=CacheStampsRepository)
+    cache.invalidate("products", "categories", "posts")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

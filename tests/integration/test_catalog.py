@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import LocalCloud
+from tests.integration.conftest import LocalCloud, wait_until
 from tests.support import redis_server
 
 pytestmark = pytest.mark.integration
@@ -63,9 +63,14 @@ def slugs(response: httpx.Response) -> list[str]:
 
 # ----------------------------------------------------------------------------- public reads
 def test_seeded_catalog_is_public_and_cacheable(local_cloud: LocalCloud) -> None:
-    products = local_cloud.get("/api/products")
+    # The cloud answers while the catalog is still being seeded (a second or two after start-up).
+    wait_until(lambda: "[seed] catalog" in local_cloud.output(), timeout=60, what="the catalog seed")
+    products = wait_until(
+        lambda: (r := local_cloud.get("/api/products")).json()["meta"]["total"] >= 5 and r,
+        timeout=5,
+        what="the seeded products to be read (the seed invalidates the read cache)",
+    )
     assert products.status_code == 200
-    assert products.json()["meta"]["total"] >= 5
     assert all(p["active"] for p in products.json()["data"])
     etag = products.headers["etag"]
     assert products.headers["cache-control"] == "public, max-age=60"

@@ -362,19 +362,22 @@ def test_stopping_redis_mid_test_degrades_and_recovers(clock: Clock) -> None:
     assert [op for op, _ in failures] == ["get"]
 
 
-def test_the_default_report_is_a_metric_and_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_default_report_is_a_metric_and_a_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from backend.cache.core import report_unavailable
-    from backend.observability import metrics
+    from backend.observability import logger, metrics
 
+    warnings: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(logger, "warning", lambda message, **kw: warnings.append((message, kw)))
     try:
         raise CacheUnavailableError("redis: ConnectionError: refused")
     except CacheUnavailableError as exc:
         report_unavailable("get", exc)
     metrics.flush_metrics()
+    assert [message for message, _ in warnings] == ["read cache unavailable: serving from DynamoDB"]
+    assert warnings[0][1]["extra"]["cache_operation"] == "get"
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    warning = next(line for line in lines if line.get("message", "").startswith("read cache unavailable"))
-    assert warning["level"] == "WARNING"
-    assert warning["cache_operation"] == "get"
     emf = next(line for line in lines if "_aws" in line)
     assert emf["CacheUnavailable"] == [1.0]
 
