@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import subprocess
 import sys
 import threading
 import urllib.error
@@ -73,7 +72,9 @@ def _serve_parser() -> argparse.ArgumentParser:
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
     )
     parser.add_argument(
-        "--no-seed", action="store_true", help="start with an empty table (no sample catalog)"
+        "--no-seed",
+        action="store_true",
+        help="do not create the local admin, the demo accounts and the sample catalog at start-up",
     )
     return parser
 
@@ -111,7 +112,11 @@ def _send_parser() -> argparse.ArgumentParser:
         description="Send one message to a queue of the running local cloud (its subscribers get it).",
     )
     parser.add_argument("queue", help="the queue's logical id, e.g. EmailQueue")
-    parser.add_argument("body", help="the message body, or @FILE to read it from a file ('@-' for stdin)")
+    parser.add_argument(
+        "body",
+        help="the message body, or @FILE to read it from a file ('@-' for stdin); a sample SQS event "
+        "file (events/worker/*.json) sends each of its records' bodies",
+    )
     _running_cloud_address(parser)
     return parser
 
@@ -146,6 +151,7 @@ def serve(args: argparse.Namespace) -> int:
         max_instances=args.max_instances,
         sqs_visibility_override=args.sqs_visibility_override,
         reload=not args.no_reload,
+        seed=not args.no_seed,
     )
     stop = threading.Event()
 
@@ -162,30 +168,12 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     if cache is not None:
         cloud.console.line("cache", f"read cache: {cache}")
-    if not args.no_seed:
-        _seed_catalog(cloud)
     while not stop.wait(0.5):
         pass
     cloud.console.line("", "stopping the local cloud…")
     cloud.stop()
     cloud.console.line("", "stopped")
     return 0
-
-
-def _seed_catalog(cloud: LocalCloud) -> None:
-    """A few categories, products and posts (local/seed_catalog.py); a failure is reported, not fatal."""
-    from local.seed_catalog import seed_catalog
-
-    table = cloud.stack.physical.get("AppTable") if cloud.stack is not None else None
-    if table is None or table.type != "AWS::DynamoDB::Table":
-        return
-    try:
-        cache_url = cloud.options.parameter_overrides.get("CacheUrl", "")
-        report = seed_catalog(cloud.emulator.endpoint_url, str(table.ref), cache_url=cache_url)
-    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-        cloud.console.line("seed", f"warning: {exc}")
-        return
-    cloud.console.line("seed", report.describe())
 
 
 def _running_cloud(url: str) -> dict[str, Any] | None:
@@ -298,10 +286,24 @@ def send(args: argparse.Namespace) -> int:
         body = Path(args.body[1:]).read_text(encoding="utf-8")
     else:
         body = args.body
-    sent = (
-        AwsClients(str(running["endpointUrl"]))
-        .sqs()
-        .send_message(QueueUrl=str(queues[args.queue]["ref"]), MessageBody=body)
-    )
-    print(json.dumps({"queue": args.queue, "messageId": sent["MessageId"]}))
+    sqs = AwsClients(str(running["endpointUrl"])).sqs()
+    for message in _message_bodies(body):
+        sent = sqs.send_message(QueueUrl=str(queues[args.queue]["ref"]), MessageBody=message)
+        print(json.dumps({"queue": args.queue, "messageId": sent["MessageId"]}))
     return 0
+
+
+def _message_bodies(text: str) -> list[str]:
+    """The bodies to send: each record's body when ``text`` is a sample SQS event (events/worker/...),
+    else ``text`` itself."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return [text]
+    if isinstance(document, dict) and isinstance(document.get("Records"), list):
+        bodies = [
+            r["body"] for r in document["Records"] if isinstance(r, dict) and isinstance(r.get("body"), str)
+        ]
+        if bodies:
+            return bodies
+    return [text]

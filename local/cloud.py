@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local import seed
 from local.console import Console
 from local.cors import CorsConfig
 from local.emulator import Emulator
@@ -40,6 +42,7 @@ class CloudOptions:
     max_instances: int = 4
     sqs_visibility_override: int | None = None
     reload: bool = True
+    seed: bool = True
 
 
 class LocalCloud:
@@ -60,6 +63,8 @@ class LocalCloud:
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.started_at = 0.0
+        self.seed_report: dict[str, Any] = {}
+        self.catalog_seed: str | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -92,6 +97,9 @@ class LocalCloud:
             self.pools[spec.logical_id] = FunctionPool(
                 spec, env, self.console, max_instances=self.options.max_instances
             )
+        if self.options.seed:
+            self.seed_report = seed.run(self.functions, self.emulator.endpoint_url, region=self.stack.region)
+            self.catalog_seed = self._seed_catalog()
         self.router = Router(route for spec in self.functions.values() for route in spec.http_routes)
         self.cors = self._cors()
         queues = {
@@ -192,6 +200,26 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ information
 
+    def _seed_catalog(self) -> str | None:
+        """A few categories, products and posts by the seeded admin (local/seed_catalog.py)."""
+        from local.seed_catalog import seed_catalog
+
+        assert self.stack is not None
+        table = self.stack.physical.get("AppTable")
+        if table is None or table.type != "AWS::DynamoDB::Table" or "ProductsFunction" not in self.functions:
+            return None
+        try:
+            report = seed_catalog(
+                self.emulator.endpoint_url,
+                str(table.ref),
+                author_id=self.seed_report.get("adminId"),
+                cache_url=str(self.stack.parameters.get("CacheUrl") or ""),
+                region=self.stack.region,
+            )
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            return f"seeding failed: {exc}"
+        return report.describe()
+
     def health(self) -> dict[str, Any]:
         assert self.stack is not None
         return {
@@ -202,6 +230,7 @@ class LocalCloud:
             "accountId": self.stack.account_id,
             "template": str(self.options.template),
             "startedAt": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
+            "seed": {k: v for k, v in self.seed_report.items() if k != "adminPassword"},
             **self.stack.summary(),
             "functions": {
                 name: {
@@ -275,6 +304,10 @@ class LocalCloud:
         lines.append(f"  docs       {self.gateway_url}/docs  ·  {self.gateway_url}/openapi.json")
         lines.append(f"  mailbox    {self.gateway_url}/_local/mail")
         lines.append(f"  instances  up to {self.options.max_instances} per function")
+        if self.seed_report:
+            lines.extend(seed.describe(self.seed_report))
+        if self.catalog_seed:
+            lines.append(f"  catalog    {self.catalog_seed}")
         lines.append("  routes")
         routes = sorted(self.router.routes, key=lambda route: (route.path, route.method))
         width = max((len(route.route_key) for route in routes), default=0)

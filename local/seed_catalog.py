@@ -91,8 +91,8 @@ class SeedReport:
 
     def describe(self) -> str:
         if not self.seeded:
-            return "catalog: already seeded"
-        return f"catalog: {self.categories} categories, {self.products} products, {self.posts} posts"
+            return "already seeded"
+        return f"{self.categories} categories, {self.products} products, {self.posts} posts (local/seed_catalog.py)"
 
 
 def seed_catalog(

@@ -357,6 +357,56 @@ def test_rate_limit_hit_is_one_update_item(rate_limits: Any) -> None:
 
 
 @pattern("AP28")
+def test_user_with_session_is_one_consistent_batch_get(
+    users: Any, sessions: Any, make_user: Any, clock: Any
+) -> None:
+    from backend.errors import NotFoundError
+
+    user = make_user()
+    from backend.models.clock import utcnow
+
+    # the users repository runs on the real clock: the session must be live by it
+    session = sessions.create(user.id, token_hash="h" * 64, expires_at=utcnow() + timedelta(days=1))
+    with count_requests() as log:
+        found_user, found_session = users.get_with_session(user.id, session.id)
+    assert (found_user.id, found_session.id) == (user.id, session.id)
+    assert log.operations() == ["BatchGetItem"]
+    with pytest.raises(NotFoundError):
+        users.get_with_session(user.id, "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+@pattern("AP29")
+def test_action_token_by_hash_is_one_consistent_get_item(make_user: Any) -> None:
+    from backend.errors import BadRequestError
+    from backend.repositories.action_tokens import VERIFY_EMAIL, ActionTokensRepository
+
+    tokens_repo = ActionTokensRepository()
+    user = make_user()
+    tokens_repo.issue(
+        token_hash="a" * 64, purpose=VERIFY_EMAIL, user_id=user.id, email=user.email, ttl=timedelta(hours=1)
+    )
+    with count_requests() as log:
+        found = tokens_repo.find("a" * 64, VERIFY_EMAIL)
+    assert found.user_id == user.id
+    assert log.operations() == ["GetItem"]
+    with pytest.raises(BadRequestError):
+        tokens_repo.find("a" * 64, "password-reset")  # another purpose reads as absent
+
+
+@pattern("AP30")
+def test_suppression_check_is_one_get_item(make_user: Any) -> None:
+    from backend.repositories.suppressions import SuppressionsRepository
+
+    suppressions = SuppressionsRepository()
+    user = make_user()
+    with count_requests() as log:
+        assert suppressions.is_suppressed(user.email) is False
+    assert log.operations() == ["GetItem"]
+    assert suppressions.suppress(user.email, reason="BOUNCED") == user.id
+    assert suppressions.is_suppressed(user.email.upper()) is True
+
+
+@pattern("AP31")
 def test_every_product_newest_first(products: Any, make_product: Any) -> None:
     first = make_product()
     hidden = make_product(active=False)
@@ -369,7 +419,7 @@ def test_every_product_newest_first(products: Any, make_product: Any) -> None:
     assert log.indexes() == ["GSI3", None]
 
 
-@pattern("AP29")
+@pattern("AP32")
 def test_every_product_of_a_category(products: Any, make_product: Any, make_category: Any) -> None:
     category = make_category().id
     active = make_product(category_id=category)
@@ -383,7 +433,7 @@ def test_every_product_of_a_category(products: Any, make_product: Any, make_cate
     assert log.indexes() == ["GSI4", None, None]
 
 
-@pattern("AP30")
+@pattern("AP33")
 def test_published_posts_of_an_author(posts: Any, make_user: Any, clock: Any) -> None:
     author, other = make_user().id, make_user().id
     early = posts.create(author_id=author, title="A", slug="a", published=True, published_at=clock())
@@ -404,7 +454,7 @@ def test_published_posts_of_an_author(posts: Any, make_user: Any, clock: Any) ->
     assert unpublished.published_at is None
 
 
-@pattern("AP31")
+@pattern("AP34")
 def test_cache_stamps_are_one_get_item_and_one_update_item(db: Any) -> None:
     from backend.repositories.cache_stamps import CacheStampsRepository
 

@@ -1,4 +1,4 @@
-"""The read cache's namespace stamps in the table (``PK=CACHE#STAMPS, SK=STAMPS``; AP31).
+"""The read cache's namespace stamps in the table (``PK=CACHE#STAMPS, SK=STAMPS``; AP34).
 
 Used by the in-process cache backend only (``backend.cache.memory``): Lambda containers share no
 memory, so the time of the last write to each namespace is kept where every container can read it.
