@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from local.cache_probe import choose_cache
 from local.cloud import CloudOptions, LocalCloud
 from local.console import Console
 from local.emulator import AwsClients, Emulator
@@ -98,7 +99,9 @@ def _serve_parser() -> argparse.ArgumentParser:
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
     )
     parser.add_argument(
-        "--no-seed", action="store_true", help="do not create the local admin and demo accounts at start-up"
+        "--no-seed",
+        action="store_true",
+        help="do not create the local admin, the demo accounts and the sample catalog at start-up",
     )
     return parser
 
@@ -197,11 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    template = (args.template or TEMPLATE_PATH).resolve()
+    overrides = parse_parameter_overrides(args.parameter_overrides)
+    cache = choose_cache(template, overrides)
     options = CloudOptions(
-        template=(args.template or TEMPLATE_PATH).resolve(),
+        template=template,
         host=args.host,
         port=args.port,
-        parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
+        parameter_overrides=overrides,
         max_instances=args.max_instances,
         sqs_visibility_override=args.sqs_visibility_override,
         reload=not args.no_reload,
@@ -220,6 +226,8 @@ def serve(args: argparse.Namespace) -> int:
     except PortInUseError as exc:
         print(f"error: {exc}: is a local cloud already running? Choose another with --port.", file=sys.stderr)
         return 1
+    if cache is not None:
+        cloud.console.line("cache", f"read cache: {cache}")
     while not stop.wait(0.5):
         pass
     cloud.console.line("", "stopping the local cloud…")

@@ -19,6 +19,7 @@ from backend.models.clock import Clock, utcnow
 from backend.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from backend.cache import ReadCache
     from backend.config import RuntimeConfig
     from backend.repositories.action_tokens import ActionTokensRepository
     from backend.repositories.categories import CategoriesRepository
@@ -31,9 +32,12 @@ if TYPE_CHECKING:
     from backend.repositories.suppressions import SuppressionsRepository
     from backend.repositories.users import UsersRepository
     from backend.services.auth import IdentityDeps
+    from backend.services.categories import CategoriesDeps
     from backend.services.idempotency import Idempotency, Idempotent
     from backend.services.keyring import Keyring
     from backend.services.orders import JobDeps, PlaceDeps
+    from backend.services.posts import ContentDeps
+    from backend.services.products import CatalogDeps
     from backend.services.users import UsersDeps
 
 
@@ -119,7 +123,38 @@ class Container:
 
         return OrdersRepository(lambda: self.cursor_key, clock=self.clock)
 
+    # ------------------------------------------------------------------ read cache
+    @cached_property
+    def cache(self) -> ReadCache:
+        """The read cache: Redis at CACHE_URL, else in-process (stamps in the table); docs/caching.md."""
+        from backend.cache.factory import build_read_cache
+
+        def stamps() -> Any:
+            from backend.repositories.cache_stamps import CacheStampsRepository
+
+            return CacheStampsRepository()
+
+        return build_read_cache(table_name=self.settings.table_name, stamps=stamps)
+
     # ------------------------------------------------------------------ services' collaborators
+    @cached_property
+    def catalog_deps(self) -> CatalogDeps:
+        from backend.services.products import CatalogDeps
+
+        return CatalogDeps(products=self.products, categories=self.categories, cache=self.cache)
+
+    @cached_property
+    def categories_deps(self) -> CategoriesDeps:
+        from backend.services.categories import CategoriesDeps
+
+        return CategoriesDeps(categories=self.categories, cache=self.cache)
+
+    @cached_property
+    def content_deps(self) -> ContentDeps:
+        from backend.services.posts import ContentDeps
+
+        return ContentDeps(posts=self.posts, categories=self.categories, cache=self.cache)
+
     @cached_property
     def identity(self) -> IdentityDeps:
         from backend.services import queues

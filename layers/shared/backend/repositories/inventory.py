@@ -15,7 +15,7 @@ from backend.repositories.records import ProductRecord
 
 
 def low_stock_products(threshold: int) -> list[ProductRecord]:
-    """Active products with ``stock < threshold``, lowest stock first (AP32)."""
+    """Active products with ``stock < threshold``, lowest stock first (AP36)."""
     spec = QuerySpec(
         keys.PRODUCTS_ACTIVE, index=keys.GSI1, filter=ProductModel.stock < threshold, forward=False
     )
