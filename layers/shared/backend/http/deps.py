@@ -192,7 +192,10 @@ class Container:
         from backend.services.users import UsersDeps
 
         return UsersDeps(
-            users=self.users, purge_posts=queues.enqueue_purge_user_posts, send_email=queues.enqueue_email
+            users=self.users,
+            purge_posts=queues.enqueue_purge_user_posts,
+            send_email=queues.enqueue_email,
+            invalidate=lambda *namespaces: self.cache.invalidate(*namespaces),  # noqa: PLW0108 - lazy: only a deletion builds the cache
         )
 
     # ------------------------------------------------------------------ orders

@@ -40,8 +40,12 @@ def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
     from backend.services import maintenance, queues
 
     assert isinstance(job, PurgeUserPostsJob)
+    container = get_container()
     return maintenance.purge_user_posts(
-        job, posts=get_container().posts, enqueue_follow_up=queues.enqueue_purge_user_posts
+        job,
+        posts=container.posts,
+        enqueue_follow_up=queues.enqueue_purge_user_posts,
+        invalidate=container.cache.invalidate,
     )
 
 
