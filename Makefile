@@ -8,14 +8,16 @@ STAMP     := $(VENV)/.installed
 PORT      ?= 3000
 EVENT     ?=
 FUNCTION  ?=
+QUEUE     ?=
 # checkov pins dependencies that conflict with ours: it gets a venv of its own.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv dev test unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench invoke fire clean
+.PHONY: help venv dev test unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench invoke fire redrive clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' \
+	  | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt
 	@py="$$(scripts/find-python.sh)" || exit 1; \
@@ -92,6 +94,9 @@ invoke: $(STAMP) ## run one function with an event, like sam local invoke: make 
 
 fire: $(STAMP) ## fire a schedule of the running local cloud now: make fire FUNCTION=ScheduledFunction SCHEDULE=DlqMonitor
 	$(PY) -m local fire $(FUNCTION) $(SCHEDULE) --port $(PORT)
+
+redrive: $(STAMP) ## move a DLQ's messages back to their queue on the running local cloud: make redrive QUEUE=OrderDLQ
+	$(PY) -m local redrive $(QUEUE) --port $(PORT)
 
 clean: ## remove build outputs and the virtual environment
 	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -53,6 +53,7 @@ ENTROPY_PLUGINS: list[dict[str, Any]] = [
     {"name": "HexHighEntropyString", "limit": 3.0},
 ]
 CONFIG_SUFFIXES = (".yaml", ".yml", ".toml", ".json", ".ini", ".cfg", ".conf", ".env", ".properties")
+ULID_INSIDE = r"(?:^|[^0-9A-Za-z])[0-9A-HJKMNP-TV-Z]{26}(?:[^0-9A-Za-z]|$)"
 FILTERS = [
     {"path": "detect_secrets.filters.allowlist.is_line_allowlisted"},
     {"path": "detect_secrets.filters.heuristic.is_indirect_reference"},
@@ -63,6 +64,8 @@ FILTERS = [
     {"path": "detect_secrets.filters.heuristic.is_prefixed_with_dollar_sign"},
     {"path": "detect_secrets.filters.heuristic.is_sequential_string"},
     {"path": "detect_secrets.filters.heuristic.is_templated_secret"},
+    # The project's ids are ULIDs (26 Crockford base32 characters): random-looking, not secret.
+    {"path": "detect_secrets.filters.regex.should_exclude_secret", "pattern": [ULID_INSIDE]},
 ]
 
 

@@ -66,6 +66,14 @@ def test_high_entropy_strings_count_in_configuration_not_in_code(tmp_path: Path)
     assert scan_secrets.scan([str(code)]) == []
 
 
+def test_ulids_are_ids_not_secrets(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(
+        '{\n"rawPath": "/api/orders/01JNBD6Y8W3V2T1S0R9Q8P7N6M",\n"key": "' + HIGH_ENTROPY + '"\n}\n'
+    )
+    assert [line for _, line, _ in scan_secrets.scan([str(path)])] == [3]
+
+
 def test_an_inline_waiver_silences_one_line_only(tmp_path: Path) -> None:
     path = tmp_path / "fixture.py"
     path.write_text(

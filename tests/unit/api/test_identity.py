@@ -22,20 +22,6 @@ from tests.support.identity import TOKEN_SECRET, TOKEN_SECRET_NAME, Api, cookie_
 PASSWORD = "analytical engine 1843"
 
 
-@pytest.fixture
-def auth(api: Api) -> Any:
-    from functions.auth import app
-
-    return app.handler
-
-
-@pytest.fixture
-def users(api: Api) -> Any:
-    from functions.users import app
-
-    return app.handler
-
-
 def sign_up(api: Api, auth: Any, email: str = "ada@example.com", **extra: Any) -> Any:
     body = {"email": email, "password": PASSWORD, "name": "Ada Lovelace", **extra}
     return api.call(auth, "POST", "/api/auth/sign-up", body=body)

@@ -17,6 +17,7 @@ from backend.errors import ConflictError, NotFoundError, UnauthorizedError, Vali
 from backend.models.clock import Clock
 from backend.models.enums import Role
 from backend.observability import logger
+from backend.repositories.action_tokens import ActionTokensRepository
 from backend.repositories.records import UserRecord
 from backend.repositories.sessions import SessionsRepository
 from backend.repositories.users import UsersRepository
@@ -40,6 +41,11 @@ class IdentityDeps:
     issuer: str
     #: Enqueues an email job: (to, template, data, job_id) -> anything.
     send_email: Callable[..., Any]
+    action_tokens: ActionTokensRepository
+    #: Where links in emails point (the web app's pages).
+    web_app_url: str
+    #: Enqueues a password-reset request for the worker: (email) -> anything.
+    enqueue_reset_request: Callable[..., Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,12 @@ def sign_up(
     _send(
         deps, to=user.email, template="welcome", data={"name": user.name or ""}, job_id=f"welcome-{user.id}"
     )
+    from backend.services import account
+
+    try:
+        account.send_verification(deps, user)
+    except Exception:  # noqa: BLE001 - the account exists; the user can ask for a new link
+        logger.exception("could not send the verification email")
     return issued
 
 
@@ -159,15 +171,8 @@ def refresh(deps: IdentityDeps, *, refresh_token: str) -> IssuedTokens:
         user = deps.users.get(presented.user_id, consistent=True)
     except NotFoundError:
         raise UnauthorizedError(INVALID_REFRESH) from None
-    access, _claims = _access_token(deps, config, user, session.id)
-    new_token = tokens.RefreshToken(user_id=user.id, session_id=session.id, secret=new_secret)
-    return IssuedTokens(
-        user=user,
-        access_token=access,
-        expires_in=config.access_token_ttl_seconds,
-        refresh_token=str(new_token),
-        refresh_expires_at=expires_at,
-        session_id=session.id,
+    return _tokens_for(
+        deps, config, user, session.id, refresh_secret=new_secret, refresh_expires_at=expires_at
     )
 
 
@@ -184,8 +189,17 @@ def _limit_attempts(deps: IdentityDeps, config: RuntimeConfig, action: str, emai
     rate_limit.enforce(deps.rate_limiter, rate_limit.bucket(f"{action}:email", email), limit=limit)
 
 
-def _access_token(deps: IdentityDeps, config: RuntimeConfig, user: UserRecord, session_id: str) -> Any:
-    return tokens.issue_access_token(
+def _tokens_for(
+    deps: IdentityDeps,
+    config: RuntimeConfig,
+    user: UserRecord,
+    session_id: str,
+    *,
+    refresh_secret: str,
+    refresh_expires_at: datetime,
+) -> IssuedTokens:
+    """A new access token for the session, with the session's (new) refresh token."""
+    access, _claims = tokens.issue_access_token(
         deps.keyring.current(),
         user_id=user.id,
         role=user.role,
@@ -193,6 +207,15 @@ def _access_token(deps: IdentityDeps, config: RuntimeConfig, user: UserRecord, s
         now=deps.clock(),
         ttl_seconds=config.access_token_ttl_seconds,
         issuer=deps.issuer,
+    )
+    refresh_token = tokens.RefreshToken(user_id=user.id, session_id=session_id, secret=refresh_secret)
+    return IssuedTokens(
+        user=user,
+        access_token=access,
+        expires_in=config.access_token_ttl_seconds,
+        refresh_token=str(refresh_token),
+        refresh_expires_at=refresh_expires_at,
+        session_id=session_id,
     )
 
 
@@ -207,16 +230,7 @@ def _start_session(
         expires_at=expires_at,
         user_agent=(user_agent or "")[:256] or None,
     )
-    access, _claims = _access_token(deps, config, user, session.id)
-    refresh_token = tokens.RefreshToken(user_id=user.id, session_id=session.id, secret=secret)
-    return IssuedTokens(
-        user=user,
-        access_token=access,
-        expires_in=config.access_token_ttl_seconds,
-        refresh_token=str(refresh_token),
-        refresh_expires_at=expires_at,
-        session_id=session.id,
-    )
+    return _tokens_for(deps, config, user, session.id, refresh_secret=secret, refresh_expires_at=expires_at)
 
 
 def _send(deps: IdentityDeps, **job: Any) -> None:

@@ -35,6 +35,7 @@ def list_users(
         PageRequest(limit=query.limit, page=query.page, cursor=query.cursor),
         search=query.search,
         role=query.role,
+        email_verified=query.email_verified,
     )
     return ListEnvelope(
         data=[UserOut.of(user) for user in page.items],
