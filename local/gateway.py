@@ -118,7 +118,7 @@ class Gateway:
 
     def docs_endpoint(self, path: str) -> HttpResponse | None:
         if path == "/openapi.json":
-            return HttpResponse.json(200, self.cloud.openapi())
+            return HttpResponse.json(200, with_gateway_responses(self.cloud.openapi()))
         if path in ("/docs", "/docs/"):
             page = docs_page(self._assets is not None)
             return HttpResponse(200, [("content-type", "text/html; charset=utf-8")], page.encode())
@@ -193,6 +193,43 @@ class Gateway:
         }
         body["result" if outcome.ok else "error"] = outcome.result if outcome.ok else outcome.error
         return HttpResponse.json(200, body)
+
+
+#: What API Gateway (and so the local gateway) may answer for any operation, before or instead of
+#: the function: the document declares them, so a client (and the fuzzing) knows every status.
+GATEWAY_RESPONSES = {
+    "413": "Body over the gateway's payload limit (PAYLOAD_TOO_LARGE)",
+    "414": "Request line over the gateway's limit (URI_TOO_LONG)",
+    "431": "Request headers over the gateway's limit (HEADERS_TOO_LARGE)",
+    "500": "The function failed (INTERNAL_ERROR)",
+    "503": "No answer within the integration timeout (SERVICE_UNAVAILABLE)",
+}
+_GATEWAY_ERROR_SCHEMA = {
+    "type": "object",
+    "title": "GatewayError",
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+        "requestId": {"type": "string"},
+    },
+}
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def with_gateway_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """The merged document, with the gateway's own answers declared on every operation."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("GatewayError", _GATEWAY_ERROR_SCHEMA)
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in _METHODS and isinstance(operation, dict):
+                responses = operation.setdefault("responses", {})
+                for status, description in GATEWAY_RESPONSES.items():
+                    responses.setdefault(status, {"description": description, "content": content})
+    return document
 
 
 def _html(page: str) -> HttpResponse:

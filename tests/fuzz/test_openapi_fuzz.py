@@ -1,6 +1,6 @@
 """Fuzzing the merged OpenAPI document through the local cloud (schemathesis), three times.
 
-Anonymous, as a USER and as an ADMIN, each with a fixed seed and a bounded number of examples per
+Anonymous, as a USER and as an ADMIN (the three at the same time), each with a fixed seed and a bounded number of examples per
 operation (``FUZZ_SEED``, ``FUZZ_MAX_EXAMPLES``: 5 by default), in all of schemathesis' phases: the document's
 examples, its boundary values (coverage), random valid and invalid requests (fuzzing) and, where
 the document links operations, sequences of calls (stateful). A run fails on any 5xx and on any
@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.fuzz import auth
-from tests.fuzz.runner import run_schemathesis
+from tests.fuzz.runner import FuzzRun, run_schemathesis
 from tests.integration.conftest import ROOT, LocalCloud
 
 # One xdist worker runs them all (`make test` distributes by group): one fuzz cloud, not two.
@@ -31,22 +33,44 @@ pytestmark = [pytest.mark.fuzz, pytest.mark.xdist_group("fuzz")]
 #: Operations that end the pass's own session or account; fuzzed with a token they would turn the
 #: rest of the pass into 401s. They are fuzzed in the anonymous pass.
 SESSION_ENDING = ("POST /api/auth/sign-out", "DELETE /api/me")
+ROLES = ("anonymous", "user", "admin")
 
 
-@pytest.mark.parametrize("role", ["anonymous", "user", "admin"])
-def test_the_api_holds_under_fuzzing(
-    fuzz_cloud: LocalCloud, fuzz_tokens: dict[str, str | auth.NoToken], report_dir: Path, role: str
-) -> None:
-    token = None
-    extra: tuple[str, ...] = ()
-    if role != "anonymous":
-        obtained = fuzz_tokens[role]
+@pytest.fixture(scope="module")
+def fuzz_runs(
+    fuzz_cloud: LocalCloud,
+    fuzz_tokens: dict[str, str | auth.NoToken],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, FuzzRun | auth.NoToken]:
+    """The three passes, run at the same time (the cloud has an instance pool per function)."""
+    jobs: dict[str, dict[str, Any]] = {}
+    runs: dict[str, FuzzRun | auth.NoToken] = {}
+    for role in ROLES:
+        obtained = None if role == "anonymous" else fuzz_tokens[role]
         if isinstance(obtained, auth.NoToken):
-            pytest.skip(f"{role.upper()} pass not run: {obtained}")
-        token = obtained
-        for operation in SESSION_ENDING:
-            extra += ("--exclude-name", operation)
-    run = run_schemathesis(fuzz_cloud.base_url, report_dir=report_dir, token=token, extra=extra)
+            runs[role] = obtained
+            continue
+        excluded = (
+            () if obtained is None else tuple(x for op in SESSION_ENDING for x in ("--exclude-name", op))
+        )
+        jobs[role] = {
+            "token": obtained,
+            "extra": excluded,
+            "report_dir": tmp_path_factory.mktemp(f"fuzz-{role}"),
+        }
+    with ThreadPoolExecutor(max_workers=len(ROLES)) as pool:
+        futures = {
+            role: pool.submit(run_schemathesis, fuzz_cloud.base_url, **job) for role, job in jobs.items()
+        }
+        runs.update({role: future.result() for role, future in futures.items()})
+    return runs
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_api_holds_under_fuzzing(fuzz_runs: dict[str, FuzzRun | auth.NoToken], role: str) -> None:
+    run = fuzz_runs[role]
+    if isinstance(run, auth.NoToken):
+        pytest.skip(f"{role.upper()} pass not run: {run}")
     print(run.output)  # shown with -s, and in the report of a failure
     assert run.passed, f"schemathesis found failures in the {role} pass ({run.seconds:.0f} s):\n{run.output}"
 
