@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
 
 pytest_plugins = ["tests.support.plugin"]
 
@@ -24,3 +27,13 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_container() -> Iterator[None]:
+    """Every test starts with no per-container cache: wiring, settings, clients, parameters."""
+    from backend.http import deps
+
+    deps.reset()
+    yield
+    deps.reset()

@@ -1,7 +1,11 @@
 """Auth endpoint group (and the public health check). Thin: routers come from the shared layer."""
 
 from backend.http.app import create_app, create_handler
-from backend.http.routers import health
+from backend.http.routers import auth, health
 
-app = create_app("auth", routers=[health.router], description="Authentication and the health check.")
+app = create_app(
+    "auth",
+    routers=[health.router, auth.router],
+    description="Sign-up, sign-in, tokens, and the health check.",
+)
 handler = create_handler(app)

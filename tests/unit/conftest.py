@@ -9,6 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.support.identity import TOKEN_SECRET, TOKEN_SECRET_NAME, Api
 from tests.support.tables import create_app_table
 
 
@@ -27,3 +28,22 @@ def table(aws: None) -> Any:
     get_settings.cache_clear()
     name = create_app_table(boto3.client("dynamodb"))
     return boto3.resource("dynamodb").Table(name)
+
+
+@pytest.fixture
+def api(table: Any, monkeypatch: pytest.MonkeyPatch) -> Api:
+    """moto with the app table, the token-signing secret and the job queues; a fresh container.
+
+    Handlers under test read the same environment as on Lambda (TOKEN_SECRET_NAME, queue URLs).
+    """
+    from backend.http import deps
+
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(Name=TOKEN_SECRET_NAME, SecretString=TOKEN_SECRET)
+    sqs = boto3.client("sqs")
+    for variable, name in (("EMAIL_QUEUE_URL", "email"), ("ORDER_QUEUE_URL", "order")):
+        monkeypatch.setenv(variable, sqs.create_queue(QueueName=f"test-{name}")["QueueUrl"])
+    monkeypatch.setenv("TOKEN_SECRET_NAME", TOKEN_SECRET_NAME)
+    monkeypatch.delenv("CONFIG_PARAMETER_NAME", raising=False)
+    deps.reset()
+    return Api(deps.get_container())

@@ -42,7 +42,7 @@ def test_config_is_read_from_ssm_once_and_cached(configured: list[ApiCall]) -> N
     first = get_runtime_config()
     second = get_runtime_config()
     assert first == second == RuntimeConfig(access_token_ttl_seconds=600, rate_limit_per_minute=30)
-    assert first.refresh_token_ttl_seconds == 1_209_600  # default for what the document leaves out
+    assert first.refresh_token_ttl_seconds == 604_800  # default for what the document leaves out
     assert [(c.service, c.operation) for c in configured] == [("ssm", "GetParameter")]
 
 

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from backend import errors
 from backend.http.app import create_app, create_handler
+from backend.http.auth import enforce_authentication
 from backend.schemas.common import CamelModel, Envelope
 from tests.support.apigw import FakeContext, http_event, json_body
 
@@ -54,7 +55,10 @@ def raise_error(kind: str) -> None:
 
 @pytest.fixture(scope="module")
 def handler() -> Any:
-    return create_handler(create_app("test", routers=[router]))
+    app = create_app("test", routers=[router])
+    # These routes test the envelope, not authentication (tests/unit/test_auth_*.py do that).
+    app.dependency_overrides[enforce_authentication] = lambda: None
+    return create_handler(app)
 
 
 def call(handler: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -116,7 +120,7 @@ def test_malformed_json_is_400(handler: Any) -> None:
 
 def test_validation_error_lists_fields_without_echoing_input(handler: Any) -> None:
     response = call(handler, "POST", "/api/things", body={"displayName": "A", "password": "pw-7x"})
-    body = assert_envelope(response, 422, "VALIDATION_ERROR")
+    body = assert_envelope(response, 400, "VALIDATION_ERROR")
     fields = {detail["field"] for detail in body["details"]}
     assert fields == {"displayName", "password"}
     assert "pw-7x" not in response["body"]
@@ -175,7 +179,7 @@ def test_unhandled_exception_is_500_without_internals(
         ("unauthorized", 401, "UNAUTHORIZED"),
         ("forbidden", 403, "FORBIDDEN"),
         ("missing", 404, "NOT_FOUND"),
-        ("other", 422, "VALIDATION_ERROR"),
+        ("other", 400, "VALIDATION_ERROR"),
     ],
 )
 def test_domain_errors_map_to_status(handler: Any, kind: str, status: int, code: str) -> None:

@@ -11,6 +11,9 @@ warm function does not call SSM/Secrets Manager per request.
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic.alias_generators import to_camel
@@ -23,8 +26,12 @@ class RuntimeConfig(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
     access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
-    refresh_token_ttl_seconds: int = Field(1_209_600, ge=3600, le=90 * 86400)
+    refresh_token_ttl_seconds: int = Field(604_800, ge=3600, le=90 * 86400)
     rate_limit_per_minute: int = Field(120, ge=1, le=100_000)
+    #: Sign-in and sign-up attempts per minute, per client IP and per email.
+    auth_attempts_per_minute: int = Field(5, ge=1, le=10_000)
+    #: Refreshes per minute and session.
+    refresh_per_minute: int = Field(10, ge=1, le=10_000)
 
 
 def get_runtime_config() -> RuntimeConfig:
@@ -48,16 +55,60 @@ def get_runtime_config() -> RuntimeConfig:
         raise ConfigurationError(f"{settings.config_parameter_name} is invalid: {exc.errors()}") from None
 
 
-def get_token_signing_key() -> str:
-    """The HMAC key for tokens and cursors, from Secrets Manager (cached)."""
+def get_token_signing_key(*, force_fetch: bool = False) -> str:
+    """The HMAC key for tokens and cursors, from Secrets Manager (cached; the AWSCURRENT version)."""
     settings = get_settings()
     name = settings.require("token_secret_name")
     from aws_lambda_powertools.utilities import parameters
 
     try:
-        value = parameters.get_secret(name, max_age=settings.parameters_max_age_seconds)
+        value = parameters.get_secret(
+            name, max_age=settings.parameters_max_age_seconds, force_fetch=force_fetch
+        )
     except parameters.exceptions.GetParameterError as exc:
         raise UnavailableError("Secret store unavailable") from exc
+    return _checked_key(name, value)
+
+
+@cache
+def _previous_versions() -> Any:
+    # Its own provider, so its own cache: Powertools keys its cache on name and transform only, and
+    # the version stage is an SDK option, so AWSCURRENT and AWSPREVIOUS would share one entry.
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider()
+
+
+def get_previous_token_signing_key() -> str | None:
+    """The key before the last rotation (the AWSPREVIOUS version), or None if there is none.
+
+    Tokens it signed stay valid until they expire (at most the access-token lifetime).
+    """
+    settings = get_settings()
+    name = settings.require("token_secret_name")
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        value = _previous_versions().get(
+            name, max_age=settings.parameters_max_age_seconds, VersionStage="AWSPREVIOUS"
+        )
+    except parameters.exceptions.GetParameterError as exc:
+        if "ResourceNotFoundException" in str(exc) or "AWSPREVIOUS" in str(exc):
+            return None  # never rotated
+        raise UnavailableError("Secret store unavailable") from exc
+    return _checked_key(name, value)
+
+
+def _checked_key(name: str, value: Any) -> str:
     if not isinstance(value, str) or len(value) < 32:
         raise ConfigurationError(f"Secret {name} must be a string of at least 32 characters")
     return value
+
+
+def clear_caches() -> None:
+    """Forget cached configuration and secrets (tests; SnapStart restore)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    if _previous_versions.cache_info().currsize:
+        _previous_versions().clear_cache()

@@ -42,6 +42,7 @@ class Settings(BaseModel):
     token_secret_name: str | None = Field(None, alias="TOKEN_SECRET_NAME")
     email_queue_url: str | None = Field(None, alias="EMAIL_QUEUE_URL")
     order_queue_url: str | None = Field(None, alias="ORDER_QUEUE_URL")
+    maintenance_queue_url: str | None = Field(None, alias="MAINTENANCE_QUEUE_URL")
     mail_from: str | None = Field(None, alias="MAIL_FROM")
     ops_email: str | None = Field(None, alias="OPS_EMAIL")
     monitored_dlq_urls: CsvList = Field(default_factory=list, alias="MONITORED_DLQ_URLS")

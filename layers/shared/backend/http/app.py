@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from backend import __version__
+from backend.http.auth import enforce_authentication, is_public
 from backend.http.errors import install_error_handlers
 from backend.http.middleware import REQUEST_ID_HEADER, EdgeMiddleware
 from backend.schemas.common import ErrorEnvelope
@@ -23,13 +24,19 @@ from backend.settings import get_settings
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorEnvelope, "description": description}
     for status, description in {
-        400: "Malformed request (e.g. invalid JSON)",
+        400: "Invalid request: VALIDATION_ERROR (with details), MALFORMED_JSON, INVALID_CURSOR",
         413: "Body too large",
         415: "Body is not JSON",
-        422: "Validation error",
         429: "Rate limited (see Retry-After)",
         500: "Internal error",
+        503: "A dependency is unavailable (see Retry-After)",
     }.items()
+}
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+_JSON_ERROR = {"application/json": {"schema": _ERROR_REF}}
+SECURITY_SCHEMES: dict[str, Any] = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "auth-token"},
 }
 
 
@@ -44,7 +51,10 @@ def create_app(name: str, *, routers: Sequence[APIRouter], description: str = ""
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
+        # Deny by default: every operation not on the public list needs a valid principal.
+        dependencies=[Depends(enforce_authentication)],
     )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     for router in routers:
         app.include_router(router, responses=ERROR_RESPONSES)
@@ -60,6 +70,33 @@ def create_app(name: str, *, routers: Sequence[APIRouter], description: str = ""
     # Added last, so it is the outermost: its headers and envelope cover everything inside.
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, made true to this API: validation errors are 400 (FastAPI documents
+    422), and every operation off the public list declares its security and its 401/403."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            if not is_public(method.upper(), path):
+                operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+                responses.setdefault("401", {"description": "Not authenticated", "content": _JSON_ERROR})
+                responses.setdefault(
+                    "403", {"description": "Not allowed (role, or CSRF_FAILED)", "content": _JSON_ERROR}
+                )
+    components = schema.setdefault("components", {})
+    components["securitySchemes"] = SECURITY_SCHEMES
+    schemas = components.get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    app.openapi_schema = schema
+    return schema
 
 
 def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

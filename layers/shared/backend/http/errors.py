@@ -2,7 +2,8 @@
 
 ``{"error": "<human message>", "code": "<MACHINE_CODE>", "details": [...], "requestId": "<id>"}``
 
-Domain errors (``backend.errors``), FastAPI's request validation (422, or 400 for malformed JSON),
+Domain errors (``backend.errors``), FastAPI's request validation (400 ``VALIDATION_ERROR`` with
+details, as the original spec's ValidationError; 400 ``MALFORMED_JSON`` for a body that is not JSON),
 Starlette's routing errors (404, 405) and anything unexpected (500, without internals) all go
 through ``error_response``.
 """
@@ -23,7 +24,7 @@ from backend.observability import logger
 # Most specific first: the first class in an error's MRO found here decides its status.
 STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.BadRequestError: 400,
-    errors.ValidationError: 422,
+    errors.ValidationError: 400,
     errors.UnauthorizedError: 401,
     errors.ForbiddenError: 403,
     errors.NotFoundError: 404,
@@ -125,7 +126,7 @@ async def _handle_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     if any(err.get("type") == "json_invalid" for err in exc.errors()):
         return error_response(400, "MALFORMED_JSON", "Request body is not valid JSON")
-    return error_response(422, "VALIDATION_ERROR", "Validation error", details=_validation_details(exc))
+    return error_response(400, "VALIDATION_ERROR", "Validation error", details=_validation_details(exc))
 
 
 async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ after the queue's maxReceiveCount SQS moves it to the dead-letter queue.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -16,14 +17,37 @@ from pydantic import ValidationError as PydanticValidationError
 
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
-from backend.schemas.jobs import EmailJob, Job
+from backend.schemas.jobs import EmailJob, Job, PurgeUserPostsJob
 from backend.services import email as email_service
 
-_job_adapter: TypeAdapter[EmailJob] = TypeAdapter(Job)
+type AnyJob = EmailJob | PurgeUserPostsJob
+_job_adapter: TypeAdapter[AnyJob] = TypeAdapter(Job)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def parse_job(body: str) -> EmailJob:
+def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
+    from backend.http.deps import get_container
+    from backend.services import maintenance, queues
+
+    assert isinstance(job, PurgeUserPostsJob)
+    return maintenance.purge_user_posts(
+        job, posts=get_container().posts, enqueue_follow_up=queues.enqueue_purge_user_posts
+    )
+
+
+def _send_email(job: AnyJob) -> dict[str, Any]:
+    assert isinstance(job, EmailJob)
+    return email_service.send_email_job(job)
+
+
+#: The use case behind each job type (services import lazily: an email batch never loads posts).
+HANDLERS: dict[str, Callable[[AnyJob], dict[str, Any]]] = {
+    "email.send": _send_email,
+    "user.purge-posts": _purge_user_posts,
+}
+
+
+def parse_job(body: str) -> AnyJob:
     try:
         return _job_adapter.validate_python(json.loads(body))
     except (json.JSONDecodeError, PydanticValidationError) as exc:
@@ -35,7 +59,7 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     job = parse_job(record.body)
     logger.append_keys(job_id=job.job_id, job_type=job.type)
     try:
-        return email_service.send_email_job(job)
+        return HANDLERS[job.type](job)
     finally:
         logger.remove_keys(["job_id", "job_type"])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -11,28 +11,9 @@ from pynamodb.attributes import Attribute
 from pynamodb.constants import NUMBER, STRING
 
 from backend.models.clock import iso, parse_iso
+from backend.values import CENTS, MONEY_MAX, to_money
 
-CENTS = Decimal("0.01")
-#: Decimal(10, 2) in the original schema: at most 8 integer digits.
-MONEY_MAX = Decimal("99999999.99")
-
-
-def to_money(value: Decimal | int | str) -> Decimal:
-    """``value`` as an exact amount with two decimal places; refuses floats and sub-cent amounts."""
-    if isinstance(value, float):
-        raise TypeError("money must never be a float; pass a Decimal or a string")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
-        raise ValueError("amount must be finite")
-    quantized = amount.quantize(CENTS)
-    if quantized != amount:
-        raise ValueError("amount has more than two decimal places")
-    if abs(quantized) > MONEY_MAX:
-        raise ValueError("amount is too large")
-    return quantized
+__all__ = ["CENTS", "MONEY_MAX", "EnumAttribute", "IsoDateTimeAttribute", "MoneyAttribute", "to_money"]
 
 
 class IsoDateTimeAttribute(Attribute[datetime]):

@@ -20,9 +20,9 @@ from backend.repositories.dynamo import (
     query_page,
     to_models,
 )
-from backend.repositories.posts import normalize_slug
 from backend.repositories.records import UNSET, CategoryRecord, Unset
 from backend.repositories.transaction import Transaction, stale, unexpected
+from backend.values import normalize_slug
 
 
 def name_key(name: str) -> str:

@@ -8,7 +8,7 @@ DynamoDB's 100 operations (2 per line + 4).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -105,7 +105,7 @@ def _stock_failure(index: int, line: OrderLine) -> OnFail:
 
 
 class OrdersRepository:
-    def __init__(self, cursor_key: bytes, *, clock: Clock = utcnow) -> None:
+    def __init__(self, cursor_key: bytes | Callable[[], bytes], *, clock: Clock = utcnow) -> None:
         self._codec = CursorCodec(cursor_key)
         self._clock = clock
         self._counters = counters.CountersRepository()

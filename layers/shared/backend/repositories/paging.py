@@ -57,10 +57,26 @@ def invalid_cursor() -> BadRequestError:
 class CursorCodec:
     """Signs and verifies cursors. The key comes from the caller (settings/secrets), never from here."""
 
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes | Callable[[], bytes]) -> None:
+        """``key``, or a function returning it: then it is fetched on first use, so a repository
+        whose caller never pages (a read by id, a worker job) never needs the secret it comes from."""
+        self._source = key
+        self._resolved: bytes | None = None
+        if isinstance(key, bytes):
+            self._resolved = self._checked(key)
+
+    @staticmethod
+    def _checked(key: bytes) -> bytes:
         if len(key) < 16:
             raise ValueError("cursor key must be at least 16 bytes")
-        self._key = key
+        return key
+
+    @property
+    def _key(self) -> bytes:
+        if self._resolved is None:
+            assert callable(self._source)
+            self._resolved = self._checked(self._source())
+        return self._resolved
 
     def _mac(self, query_id: str, payload: str) -> bytes:
         message = f"{query_id}\x00{payload}".encode()

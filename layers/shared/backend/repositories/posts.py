@@ -7,7 +7,7 @@ well under DynamoDB's 100 operations (swapping all categories of a published pos
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Final
@@ -31,15 +31,9 @@ from backend.repositories.dynamo import (
 from backend.repositories.paging import CursorCodec, Listing, list_page
 from backend.repositories.records import UNSET, Page, PageRequest, PostRecord, Unset
 from backend.repositories.transaction import Transaction, stale, unexpected
+from backend.values import normalize_slug
 
 MAX_CATEGORIES_PER_POST: Final = 10
-
-
-def normalize_slug(slug: str) -> str:
-    normalized = slug.strip().lower()
-    if not normalized:
-        raise ValidationError("Invalid slug", details=[{"field": "slug", "message": "must not be empty"}])
-    return normalized
 
 
 def _category_ids(ids: Sequence[str]) -> tuple[str, ...]:
@@ -111,7 +105,7 @@ def plan_post_deletion(
 
 
 class PostsRepository:
-    def __init__(self, cursor_key: bytes, *, clock: Clock = utcnow) -> None:
+    def __init__(self, cursor_key: bytes | Callable[[], bytes], *, clock: Clock = utcnow) -> None:
         self._codec = CursorCodec(cursor_key)
         self._clock = clock
         self._counters = counters.CountersRepository()

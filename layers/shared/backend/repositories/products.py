@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -77,7 +77,7 @@ def _memberships(record: ProductRecord) -> list[counters.CounterRef]:
 
 
 class ProductsRepository:
-    def __init__(self, cursor_key: bytes, *, clock: Clock = utcnow) -> None:
+    def __init__(self, cursor_key: bytes | Callable[[], bytes], *, clock: Clock = utcnow) -> None:
         self._codec = CursorCodec(cursor_key)
         self._clock = clock
         self._counters = counters.CountersRepository()

@@ -7,9 +7,10 @@ deletion finds everything it removes with one Query.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 
-from backend.errors import ConcurrentModificationError, NotFoundError, ValidationError
+from backend.errors import ConcurrentModificationError, NotFoundError
 from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.enums import Role
@@ -40,10 +41,12 @@ from backend.repositories.records import (
     PageMeta,
     PageRequest,
     ProfileRecord,
+    SessionRecord,
     Unset,
     UserDeletion,
     UserRecord,
 )
+from backend.repositories.sessions import to_session_record
 from backend.repositories.transaction import (
     MAX_TRANSACTION_ITEMS,
     Transaction,
@@ -51,14 +54,7 @@ from backend.repositories.transaction import (
     stale,
     unexpected,
 )
-
-
-def normalize_email(email: str) -> str:
-    """Emails are unique case-insensitively: stored trimmed and lower-cased."""
-    normalized = email.strip().lower()
-    if not normalized or "@" not in normalized:
-        raise ValidationError("Invalid email", details=[{"field": "email", "message": "not an email"}])
-    return normalized
+from backend.values import normalize_email
 
 
 def to_user_record(model: UserModel) -> UserRecord:
@@ -88,7 +84,7 @@ def _to_model(record: UserRecord, *, new: bool = False) -> UserModel:
 
 
 class UsersRepository:
-    def __init__(self, cursor_key: bytes, *, clock: Clock = utcnow) -> None:
+    def __init__(self, cursor_key: bytes | Callable[[], bytes], *, clock: Clock = utcnow) -> None:
         self._codec = CursorCodec(cursor_key)
         self._clock = clock
         self._counters = counters.CountersRepository()
@@ -110,6 +106,19 @@ class UsersRepository:
             raise NotFoundError("User")
         profile = found.get((pk, keys.PROFILE_SK))
         return to_user_record(user), to_profile_record(profile) if isinstance(profile, ProfileModel) else None
+
+    def get_with_session(self, user_id: str, session_id: str) -> tuple[UserRecord, SessionRecord]:
+        """The user and one of its sessions in one strongly consistent BatchGetItem (the check every
+        authenticated request makes). NotFoundError if either is missing or the session expired."""
+        pk = keys.user_pk(user_id)
+        user_key, session_key = (pk, keys.USER_SK), (pk, keys.session_sk(session_id))
+        found = batch_get([user_key, session_key], consistent=True)
+        user, session = found.get(user_key), found.get(session_key)
+        if not isinstance(user, UserModel) or not isinstance(session, SessionModel):
+            raise NotFoundError("Session")
+        if session.expires_at <= self._clock():
+            raise NotFoundError("Session")
+        return to_user_record(user), to_session_record(session)
 
     def get_by_email(self, email: str) -> UserRecord:
         """Query GSI3 ``EMAIL#<email>`` (one item; eventually consistent, like every GSI)."""

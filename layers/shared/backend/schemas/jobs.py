@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from backend.schemas.common import CamelModel
+from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
 
-EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-
-EmailAddress = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)]
+EmailAddress = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN)
+]
 JobId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9:._-]+$")]
 TemplateValue = Annotated[str, StringConstraints(max_length=2000)] | int | float | bool
 
@@ -29,8 +30,20 @@ class EmailJob(CamelModel):
     )
 
 
-# Order jobs join this union when the orders service lands (see the orders issue).
-Job = Annotated[EmailJob, Field(discriminator="type")]
+class PurgeUserPostsJob(CamelModel):
+    """Delete the posts of a deleted account that did not fit in its deletion transaction.
+
+    Naturally idempotent: a redelivered job finds fewer (or no) posts left to delete.
+    """
+
+    type: Literal["user.purge-posts"] = "user.purge-posts"
+    job_id: JobId
+    user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+#: Every job the worker runs, told apart by ``type``. A new job type joins this union and
+#: ``backend.jobs.worker.HANDLERS``.
+Job = Annotated[EmailJob | PurgeUserPostsJob, Field(discriminator="type")]
 
 
 class ScheduledTask(CamelModel):

@@ -5,8 +5,18 @@ from __future__ import annotations
 import uuid
 
 from backend import aws
-from backend.schemas.jobs import EmailJob, EmailTemplateName
+from backend.schemas.common import CamelModel
+from backend.schemas.jobs import EmailJob, EmailTemplateName, PurgeUserPostsJob
 from backend.settings import get_settings
+
+
+def enqueue(job: CamelModel, *, queue_setting: str) -> None:
+    """Put a validated job on the queue named by a setting (e.g. ``order_queue_url``)."""
+    aws.sqs().send_message(
+        QueueUrl=get_settings().require(queue_setting),
+        MessageBody=job.model_dump_json(by_alias=True),
+        MessageAttributes={"type": {"DataType": "String", "StringValue": str(getattr(job, "type", "job"))}},
+    )
 
 
 def enqueue_email(
@@ -18,9 +28,12 @@ def enqueue_email(
 ) -> EmailJob:
     """Validate and put an email job on the email queue. Returns the job (with its id)."""
     job = EmailJob(job_id=job_id or f"email-{uuid.uuid4().hex}", to=to, template=template, data=data)
-    aws.sqs().send_message(
-        QueueUrl=get_settings().require("email_queue_url"),
-        MessageBody=job.model_dump_json(by_alias=True),
-        MessageAttributes={"type": {"DataType": "String", "StringValue": job.type}},
-    )
+    enqueue(job, queue_setting="email_queue_url")
+    return job
+
+
+def enqueue_purge_user_posts(user_id: str, *, sequence: int = 0) -> PurgeUserPostsJob:
+    """Ask the worker to delete a deleted account's remaining posts (maintenance queue)."""
+    job = PurgeUserPostsJob(job_id=f"purge-posts-{user_id}-{sequence}", user_id=user_id)
+    enqueue(job, queue_setting="maintenance_queue_url")
     return job

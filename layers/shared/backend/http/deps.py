@@ -1,0 +1,153 @@
+"""The wiring: what routes need, built once per Lambda container, lazily, handed out by ``Depends``.
+
+    @router.get("/api/things/{thing_id}")
+    def get_thing(thing_id: str, c: Container = Depends(get_container)) -> ...:
+        return things_service.get(c.things, thing_id)
+
+Nothing is built at import: each property is created on first use and kept for the container's
+life (so a route that only reads products never imports the users repository or argon2). Tests
+swap the whole container with ``app.dependency_overrides[get_container]``, or call ``reset()``
+(the autouse fixture in tests/conftest.py does) to drop every per-container cache.
+"""
+
+from __future__ import annotations
+
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
+
+from backend.models.clock import Clock, utcnow
+from backend.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from backend.config import RuntimeConfig
+    from backend.repositories.categories import CategoriesRepository
+    from backend.repositories.orders import OrdersRepository
+    from backend.repositories.posts import PostsRepository
+    from backend.repositories.products import ProductsRepository
+    from backend.repositories.profiles import ProfilesRepository
+    from backend.repositories.rate_limits import RateLimitsRepository
+    from backend.repositories.sessions import SessionsRepository
+    from backend.repositories.users import UsersRepository
+    from backend.services.auth import IdentityDeps
+    from backend.services.keyring import Keyring
+
+
+class Container:
+    """Per-container collaborators. Cheap to create; every member is built on first use."""
+
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    # ------------------------------------------------------------------ configuration and keys
+    def config(self) -> RuntimeConfig:
+        """The SSM runtime configuration (Powertools parameters: cached, re-read when stale)."""
+        from backend.config import get_runtime_config
+
+        return get_runtime_config()
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        from backend.services.keyring import Keyring
+
+        return Keyring()
+
+    @property
+    def cursor_key(self) -> bytes:
+        """The key that signs pagination cursors, derived from the token-signing secret."""
+        from backend.repositories.paging import derive_cursor_key
+
+        return derive_cursor_key(self.keyring.current().secret)
+
+    @property
+    def issuer(self) -> str:
+        from backend.services.tokens import issuer_for
+
+        return issuer_for(self.settings.stage)
+
+    # ------------------------------------------------------------------ repositories
+    @cached_property
+    def users(self) -> UsersRepository:
+        from backend.repositories.users import UsersRepository
+
+        return UsersRepository(lambda: self.cursor_key, clock=self.clock)
+
+    @cached_property
+    def sessions(self) -> SessionsRepository:
+        from backend.repositories.sessions import SessionsRepository
+
+        return SessionsRepository(clock=self.clock)
+
+    @cached_property
+    def profiles(self) -> ProfilesRepository:
+        from backend.repositories.profiles import ProfilesRepository
+
+        return ProfilesRepository(clock=self.clock)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitsRepository:
+        from backend.repositories.rate_limits import RateLimitsRepository
+
+        return RateLimitsRepository(clock=self.clock)
+
+    @cached_property
+    def products(self) -> ProductsRepository:
+        from backend.repositories.products import ProductsRepository
+
+        return ProductsRepository(lambda: self.cursor_key, clock=self.clock)
+
+    @cached_property
+    def categories(self) -> CategoriesRepository:
+        from backend.repositories.categories import CategoriesRepository
+
+        return CategoriesRepository(clock=self.clock)
+
+    @cached_property
+    def posts(self) -> PostsRepository:
+        from backend.repositories.posts import PostsRepository
+
+        return PostsRepository(lambda: self.cursor_key, clock=self.clock)
+
+    @cached_property
+    def orders(self) -> OrdersRepository:
+        from backend.repositories.orders import OrdersRepository
+
+        return OrdersRepository(lambda: self.cursor_key, clock=self.clock)
+
+    # ------------------------------------------------------------------ services' collaborators
+    @cached_property
+    def identity(self) -> IdentityDeps:
+        from backend.services import queues
+        from backend.services.auth import IdentityDeps
+
+        return IdentityDeps(
+            users=self.users,
+            sessions=self.sessions,
+            rate_limiter=self.rate_limits,
+            keyring=self.keyring,
+            clock=self.clock,
+            config=self.config,
+            issuer=self.issuer,
+            send_email=queues.enqueue_email,
+        )
+
+
+@cache
+def get_container() -> Container:
+    """The container of this process (FastAPI dependency; override it in tests)."""
+    return Container(get_settings())
+
+
+def reset() -> None:
+    """Drop every per-container cache: the container, settings, AWS clients, cached parameters."""
+    from backend import aws, config
+
+    get_container.cache_clear()
+    get_settings.cache_clear()
+    aws.reset_clients()
+    config.clear_caches()
+
+
+def override(app: Any, container: Container) -> None:
+    """Make ``app`` use ``container`` (tests)."""
+    app.dependency_overrides[get_container] = lambda: container

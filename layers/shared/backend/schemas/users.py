@@ -1,0 +1,115 @@
+"""Users and profiles on the wire. No model here ever carries a password hash or a token hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+
+from backend.models.enums import Role
+from backend.repositories.records import ProfileRecord, UserRecord
+from backend.schemas.common import CamelModel
+from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
+
+EmailIn = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN
+    ),
+]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
+PasswordIn = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+def _web_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    if value == "":
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError("must be an http(s) URL or empty")
+    return value
+
+
+WebsiteIn = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_web_url)
+]
+
+
+class StrictIn(CamelModel):
+    """Base of request bodies: unknown fields are refused (a client never sets its own role)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserOut(CamelModel):
+    id: str
+    email: str
+    name: str | None
+    role: Role
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: UserRecord) -> UserOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class ProfileOut(CamelModel):
+    bio: str | None
+    website: str | None
+    avatar: str | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, profile: ProfileRecord) -> ProfileOut:
+        return cls(
+            bio=profile.bio, website=profile.website, avatar=profile.avatar, updated_at=profile.updated_at
+        )
+
+
+class MeOut(CamelModel):
+    user: UserOut
+    profile: ProfileOut | None
+
+
+class ProfileUpdateIn(StrictIn):
+    """The original spec's ``updateProfile``: name 2 to 100 characters, bio at most 500, website a URL or empty."""
+
+    name: PersonName
+    bio: Annotated[str, StringConstraints(max_length=500)] | None = None
+    website: WebsiteIn | None = None
+
+
+class UserCreateIn(StrictIn):
+    """An account created by an admin (the original's POST /api/users)."""
+
+    email: EmailIn
+    name: PersonName
+    role: Role = Role.USER
+    password: PasswordIn | None = Field(
+        None, description="Optional; without one the user sets a password through password reset."
+    )
+
+
+class UserPatchIn(StrictIn):
+    email: EmailIn | None = None
+    name: PersonName | None = None
+    role: Role | None = None
+
+
+class UserListQuery(CamelModel):
+    page: int = Field(1, ge=1)
+    limit: int = Field(10, ge=1, le=100)
+    search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    role: Role | None = None
+    cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None

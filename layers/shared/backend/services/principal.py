@@ -1,0 +1,33 @@
+"""Who is calling: the authenticated principal every protected route receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.errors import NotFoundError
+from backend.models.enums import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. ``role`` is read from the user item, not trusted from the token,
+    so a demoted admin loses the role with their next request."""
+
+    user_id: str
+    role: Role
+    session_id: str
+    #: True when the credentials came from the ``auth-token`` cookie (CSRF rules apply).
+    via_cookie: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def can_access(self, owner_id: str) -> bool:
+        """Ownership rule: the owner or an admin."""
+        return self.is_admin or self.user_id == owner_id
+
+    def require_access(self, owner_id: str, resource: str) -> None:
+        """NotFoundError (not Forbidden: existence is not revealed) unless the owner or an admin."""
+        if not self.can_access(owner_id):
+            raise NotFoundError(resource)
