@@ -124,12 +124,27 @@ def test_restore_clears_the_parameters_cache(ssm_calls: list[ApiCall]) -> None:
     assert [c.operation for c in ssm_calls] == ["GetParameter", "GetParameter"]  # read again
 
 
-def test_hooks_do_not_import_what_the_function_did_not(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("backend.models.ids", "backend.aws", "backend.models.base"):
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    monkeypatch.delitem(sys.modules, "aws_lambda_powertools.utilities.parameters", raising=False)
+def test_restore_drops_the_wiring_container(table: Any) -> None:
+    from backend.http.deps import get_container
+
+    container = get_container()
+    assert get_container() is container
     snapstart.restore()
-    for name in ("backend.models.ids", "backend.aws", "backend.models.base"):
+    assert get_container() is not container
+
+
+def test_hooks_do_not_import_what_the_function_did_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = (
+        "backend.models.ids",
+        "backend.aws",
+        "backend.models.base",
+        "backend.http.deps",
+        "backend.config",
+    )
+    for name in (*names, "aws_lambda_powertools.utilities.parameters"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    snapstart.restore()
+    for name in names:
         assert name not in sys.modules
 
 

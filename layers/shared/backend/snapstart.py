@@ -12,8 +12,11 @@ every copy. The after-restore hook registered here makes each copy fresh again:
   millisecond would otherwise increment the same random part and hand out the same ids.
 - cached boto3 clients (``backend.aws``) and PynamoDB's shared table connection (``TableItem``):
   connections (and any credentials a client resolved) are made again by the copy that uses them.
-- Powertools parameters' cache (runtime configuration, the token-signing key): time-based, with
-  ages counted from a clock that stood still while the snapshot was stored.
+- the wiring container (``backend.http.deps``): its members are rebuilt on first use, among them
+  the keyring, whose refresh throttle counts time from before the snapshot.
+- cached configuration and secrets (``backend.config``: Powertools parameters, the previous
+  signing key): time-based, with ages counted from a clock that stood still while the snapshot was
+  stored.
 
 Nothing here imports what the function has not imported itself: a reset of a module that was never
 loaded has nothing to reset. Settings (``backend.settings``) are not reset: they come from the
@@ -57,7 +60,17 @@ def reset_table_connection() -> None:
         base.TableItem._connection = None
 
 
+def reset_container() -> None:
+    deps = sys.modules.get("backend.http.deps")
+    if deps is not None:
+        deps.get_container.cache_clear()
+
+
 def clear_parameter_caches() -> None:
+    config = sys.modules.get("backend.config")
+    if config is not None:
+        config.clear_caches()
+        return
     parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
     if parameters is not None:
         parameters.clear_caches()
@@ -69,6 +82,7 @@ AFTER_RESTORE: tuple[Callable[[], None], ...] = (
     reset_ids,
     reset_clients,
     reset_table_connection,
+    reset_container,
     clear_parameter_caches,
 )
 
