@@ -357,10 +357,11 @@ class Bench:
             for sample, rec in zip(self.functions[name].events, records, strict=True):
                 if rec.route is None:
                     continue
-                dynamodb = [c.operation for c in rec.warm.calls if c.service == "dynamodb"]
-                other = [c.label for c in rec.warm.calls if c.service != "dynamodb"]
+                first = [c.operation for c in rec.cold.calls if c.service == "dynamodb"]
+                again = [c.operation for c in rec.warm.calls if c.service == "dynamodb"]
+                other = [c.label for c in rec.cold.calls if c.service != "dynamodb"]
                 self.results.requests.append(
-                    RequestRow(name, sample.name, rec.route, rec.warm.status, dynamodb, other)
+                    RequestRow(name, sample.name, rec.route, rec.cold.status, first, again, other)
                 )
                 if sample.method in ("GET", "HEAD") and rec.warm.status < 500:
                     targets.append(Target(name, sample.name, rec.route, sample.raw, rec.warm.status))
