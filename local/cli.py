@@ -78,6 +78,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
     )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="do not create the local admin and demo accounts at start-up"
+    )
     return parser
 
 
@@ -114,7 +117,11 @@ def _send_parser() -> argparse.ArgumentParser:
         description="Send one message to a queue of the running local cloud (its subscribers get it).",
     )
     parser.add_argument("queue", help="the queue's logical id, e.g. EmailQueue")
-    parser.add_argument("body", help="the message body, or @FILE to read it from a file ('@-' for stdin)")
+    parser.add_argument(
+        "body",
+        help="the message body, or @FILE to read it from a file ('@-' for stdin); a sample SQS event "
+        "file (events/worker/*.json) sends each of its records' bodies",
+    )
     _running_cloud_address(parser)
     return parser
 
@@ -146,6 +153,7 @@ def serve(args: argparse.Namespace) -> int:
         max_instances=args.max_instances,
         sqs_visibility_override=args.sqs_visibility_override,
         reload=not args.no_reload,
+        seed=not args.no_seed,
     )
     stop = threading.Event()
 
@@ -280,10 +288,24 @@ def send(args: argparse.Namespace) -> int:
         body = Path(args.body[1:]).read_text(encoding="utf-8")
     else:
         body = args.body
-    sent = (
-        AwsClients(str(running["endpointUrl"]))
-        .sqs()
-        .send_message(QueueUrl=str(queues[args.queue]["ref"]), MessageBody=body)
-    )
-    print(json.dumps({"queue": args.queue, "messageId": sent["MessageId"]}))
+    sqs = AwsClients(str(running["endpointUrl"])).sqs()
+    for message in _message_bodies(body):
+        sent = sqs.send_message(QueueUrl=str(queues[args.queue]["ref"]), MessageBody=message)
+        print(json.dumps({"queue": args.queue, "messageId": sent["MessageId"]}))
     return 0
+
+
+def _message_bodies(text: str) -> list[str]:
+    """The bodies to send: each record's body when ``text`` is a sample SQS event (events/worker/...),
+    else ``text`` itself."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return [text]
+    if isinstance(document, dict) and isinstance(document.get("Records"), list):
+        bodies = [
+            r["body"] for r in document["Records"] if isinstance(r, dict) and isinstance(r.get("body"), str)
+        ]
+        if bodies:
+            return bodies
+    return [text]

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local import seed
 from local.console import Console
 from local.cors import CorsConfig
 from local.emulator import Emulator
@@ -40,6 +41,7 @@ class CloudOptions:
     max_instances: int = 4
     sqs_visibility_override: int | None = None
     reload: bool = True
+    seed: bool = True
 
 
 class LocalCloud:
@@ -60,6 +62,7 @@ class LocalCloud:
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self.started_at = 0.0
+        self.seed_report: dict[str, Any] = {}
 
     @property
     def gateway_url(self) -> str:
@@ -92,6 +95,8 @@ class LocalCloud:
             self.pools[spec.logical_id] = FunctionPool(
                 spec, env, self.console, max_instances=self.options.max_instances
             )
+        if self.options.seed:
+            self.seed_report = seed.run(self.functions, self.emulator.endpoint_url, region=self.stack.region)
         self.router = Router(route for spec in self.functions.values() for route in spec.http_routes)
         self.cors = self._cors()
         queues = {
@@ -202,6 +207,7 @@ class LocalCloud:
             "accountId": self.stack.account_id,
             "template": str(self.options.template),
             "startedAt": datetime.fromtimestamp(self.started_at, UTC).isoformat(),
+            "seed": {k: v for k, v in self.seed_report.items() if k != "adminPassword"},
             **self.stack.summary(),
             "functions": {
                 name: {
@@ -275,6 +281,8 @@ class LocalCloud:
         lines.append(f"  docs       {self.gateway_url}/docs  ·  {self.gateway_url}/openapi.json")
         lines.append(f"  mailbox    {self.gateway_url}/_local/mail")
         lines.append(f"  instances  up to {self.options.max_instances} per function")
+        if self.seed_report:
+            lines.extend(seed.describe(self.seed_report))
         lines.append("  routes")
         routes = sorted(self.router.routes, key=lambda route: (route.path, route.method))
         width = max((len(route.route_key) for route in routes), default=0)

@@ -94,6 +94,7 @@ class _Provisioner:
             "AWS::SecretsManager::Secret": self.secret,
             "AWS::SSM::Parameter": self.parameter,
             "AWS::SES::EmailIdentity": self.email_identity,
+            "AWS::SES::ConfigurationSet": self.configuration_set,
         }
 
     def run(self) -> ProvisionReport:
@@ -236,6 +237,16 @@ class _Provisioner:
     def email_identity(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
         identity = str(props["EmailIdentity"])
         return PhysicalResource(logical_id, "AWS::SES::EmailIdentity", identity)
+
+    def configuration_set(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        """An SES configuration set, so sends that name it are accepted. Its event destinations
+        (SNS) are not emulated: inject SES notifications with `python -m local send` instead."""
+        name = str(props.get("Name") or self.stack.generated_name(logical_id))
+        client = self.clients.ses()
+        existing = {c["Name"] for c in client.list_configuration_sets().get("ConfigurationSets", [])}
+        if name not in existing:
+            client.create_configuration_set(ConfigurationSet={"Name": name})
+        return PhysicalResource(logical_id, "AWS::SES::ConfigurationSet", name)
 
     def ses_identities(self) -> list[str]:
         """Identities to verify: SES identity resources and the IdentityName of SES policy templates."""

@@ -1,11 +1,11 @@
 """Auth endpoint group (and the public health check). Thin: routers come from the shared layer."""
 
 from backend.http.app import create_app, create_handler
-from backend.http.routers import auth, health
+from backend.http.routers import account, auth, health
 
 app = create_app(
     "auth",
-    routers=[health.router, auth.router],
+    routers=[health.router, auth.router, account.router],
     description="Sign-up, sign-in, tokens, and the health check.",
 )
 handler = create_handler(app)

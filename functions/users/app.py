@@ -1,6 +1,9 @@
-"""Users endpoint group. Thin: routers come from the shared layer (they land with the users issue)."""
+"""Users endpoint group: the current user and the admins' user management. Thin."""
 
 from backend.http.app import create_app, create_handler
+from backend.http.routers import me, users
 
-app = create_app("users", routers=[])
+app = create_app(
+    "users", routers=[me.router, users.router], description="The current user, profiles, and user management."
+)
 handler = create_handler(app)

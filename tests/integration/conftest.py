@@ -202,6 +202,14 @@ def local_cloud_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ca
     yield start
     for cloud in started:
         cloud.stop()
+    # Every function's log lines went to the clouds' output: none may hold a credential or a hash.
+    from tests.support.identity import KNOWN_PASSWORDS
+    from tests.support.plugin import find_secrets
+
+    leaks = {str(cloud.log_path): find_secrets(cloud.output(), KNOWN_PASSWORDS) for cloud in started}
+    leaks = {path: found for path, found in leaks.items() if found}
+    if leaks:
+        pytest.fail(f"secret material in the local cloud output: {leaks}")
 
 
 @pytest.fixture(scope="session")

@@ -25,8 +25,10 @@ from tests.support.apigw import FakeContext, http_event
 
 TOKEN_SECRET_NAME = "app-backend/test/token-signing-key"
 TOKEN_SECRET = "test-token-signing-secret-0123456789-abcdefghijklmnop"
-#: A valid argon2id hash of "correct horse battery staple" (t=2, m=19 MiB, p=1).
+#: The password of accounts made by ``Api.account``.
 PASSWORD = "correct horse battery staple"
+#: Every plaintext password the tests use: the suite fails if one shows up in any captured output.
+KNOWN_PASSWORDS = (PASSWORD, "analytical engine 1843", "difference engine 1822", "wrong password 000")
 
 
 @dataclass

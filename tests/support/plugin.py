@@ -1,4 +1,5 @@
-"""Pytest plugin: the suite fails if any DynamoDB Scan (or PartiQL statement) is issued.
+"""Pytest plugin: the suite fails if any DynamoDB Scan (or PartiQL statement) is issued, or if any
+test's captured output (logs, stdout, stderr) holds a token, a password hash or a test password.
 
 Registered from tests/conftest.py (``pytest_plugins = ["tests.support.plugin"]``). It hooks botocore
 once at configure time (tests.support.ddb), attributes every Scan to the running test (threads
@@ -9,9 +10,10 @@ should stay so (see docs/data-model.md: every access pattern is a GetItem, a Que
 
 from __future__ import annotations
 
+import re
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -87,3 +89,42 @@ def pytest_configure(config: pytest.Config) -> None:
     guard = ScanGuard()
     ddb.add_listener(guard.listen)
     config.pluginmanager.register(guard, "dynamodb-scan-guard")
+    config.pluginmanager.register(SecretLogGuard(), "secret-log-guard")
+    config.addinivalue_line(
+        "markers", "allow_secrets_in_output: the test prints secret-like text on purpose (guard tests)"
+    )
+
+
+# ----------------------------------------------------------------------------- secrets in logs
+#: What must never appear in anything a test captured (logs, stdout, stderr): credentials and hashes.
+SECRET_PATTERNS: dict[str, re.Pattern[str]] = {
+    "a JWT": re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}"),
+    "an argon2 hash": re.compile(r"\$argon2(?:id|i|d)\$"),
+    "a refresh token": re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\.[0-9A-HJKMNP-TV-Z]{26}\.[A-Za-z0-9_-]{43}\b"),
+    "a SHA-256 hex digest (token hash)": re.compile(r"\b[0-9a-f]{64}\b"),
+}
+
+
+def find_secrets(text: str, known_passwords: Iterable[str] = ()) -> list[str]:
+    """What kinds of secret ``text`` contains (empty when none)."""
+    found = [name for name, pattern in SECRET_PATTERNS.items() if pattern.search(text)]
+    found += [f"the password {p!r}" for p in known_passwords if p and p in text]
+    return found
+
+
+class SecretLogGuard:
+    """Fails a test whose captured output (logs included) holds a token, a hash or a test password."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        report: pytest.TestReport = yield  # type: ignore[misc]
+        if call.when != "teardown" or item.get_closest_marker("allow_secrets_in_output"):
+            return report  # type: ignore[return-value]
+        from tests.support.identity import KNOWN_PASSWORDS
+
+        captured = "\n".join(content for title, content in report.sections if title.startswith("Captured"))
+        found = find_secrets(captured, KNOWN_PASSWORDS)
+        if found and report.outcome == "passed":
+            report.outcome = "failed"
+            report.longrepr = f"secret material in captured output of {item.nodeid}: {', '.join(found)}"
+        return report  # type: ignore[return-value]

@@ -111,7 +111,7 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     scheduled = functions["ScheduledFunction"]
     assert scheduled.timeout == 60
     assert scheduled.environment["MONITORED_DLQ_URLS"] == ",".join(
-        [stack.physical[name].ref for name in ("EmailDLQ", "OrderDLQ", "MaintenanceDLQ")]
+        [stack.physical[name].ref for name in ("EmailDLQ", "OrderDLQ", "MaintenanceDLQ", "EmailEventsDLQ")]
     )
     (dlq_monitor,) = scheduled.schedules
     assert dlq_monitor.expression == "rate(1 minute)"
@@ -120,11 +120,13 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
 
     worker = functions["WorkerFunction"]
     assert worker.environment["MAIL_FROM"] == "no-reply@example.com"
-    email_jobs, order_jobs, maintenance_jobs = worker.sqs
+    email_jobs, order_jobs, maintenance_jobs, email_events = worker.sqs
     assert email_jobs.queue_arn == stack.physical["EmailQueue"].attributes["Arn"]
     assert order_jobs.queue_arn == stack.physical["OrderQueue"].attributes["Arn"]
     assert maintenance_jobs.queue_arn == stack.physical["MaintenanceQueue"].attributes["Arn"]
     assert maintenance_jobs.batch_size == 1
+    assert email_events.queue_arn == stack.physical["EmailEventsQueue"].attributes["Arn"]
+    assert worker.environment["SES_CONFIGURATION_SET"] == stack.physical["EmailConfigurationSet"].ref
     assert email_jobs.batch_size == 10
     assert email_jobs.batching_window == 1
     assert email_jobs.report_batch_item_failures is True

@@ -32,6 +32,8 @@ class RuntimeConfig(BaseModel):
     auth_attempts_per_minute: int = Field(5, ge=1, le=10_000)
     #: Refreshes per minute and session.
     refresh_per_minute: int = Field(10, ge=1, le=10_000)
+    #: Emails (verification, password reset, email change) per hour, per client IP and per address.
+    email_requests_per_hour: int = Field(5, ge=1, le=10_000)
 
 
 def get_runtime_config() -> RuntimeConfig:

@@ -44,6 +44,10 @@ class Settings(BaseModel):
     order_queue_url: str | None = Field(None, alias="ORDER_QUEUE_URL")
     maintenance_queue_url: str | None = Field(None, alias="MAINTENANCE_QUEUE_URL")
     mail_from: str | None = Field(None, alias="MAIL_FROM")
+    #: The web app whose pages the links in emails open (verify email, reset password...).
+    web_app_url: str = Field("http://localhost:5173", alias="WEB_APP_URL", min_length=1)
+    #: The SES configuration set that publishes bounces and complaints (empty: none).
+    ses_configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
     ops_email: str | None = Field(None, alias="OPS_EMAIL")
     monitored_dlq_urls: CsvList = Field(default_factory=list, alias="MONITORED_DLQ_URLS")
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=10 * 1_048_576)

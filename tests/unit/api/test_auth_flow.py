@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.support.identity import Api, cookie_value
-
-
-@pytest.fixture
-def auth(api: Api) -> Any:
-    from functions.auth import app
-
-    return app.handler
 
 
 def test_sign_up_sign_in_refresh_sign_out(api: Api, auth: Any) -> None:

@@ -356,6 +356,56 @@ def test_rate_limit_hit_is_one_update_item(rate_limits: Any) -> None:
     assert log.operations() == ["UpdateItem"]
 
 
+@pattern("AP28")
+def test_user_with_session_is_one_consistent_batch_get(
+    users: Any, sessions: Any, make_user: Any, clock: Any
+) -> None:
+    from backend.errors import NotFoundError
+
+    user = make_user()
+    from backend.models.clock import utcnow
+
+    # the users repository runs on the real clock: the session must be live by it
+    session = sessions.create(user.id, token_hash="h" * 64, expires_at=utcnow() + timedelta(days=1))
+    with count_requests() as log:
+        found_user, found_session = users.get_with_session(user.id, session.id)
+    assert (found_user.id, found_session.id) == (user.id, session.id)
+    assert log.operations() == ["BatchGetItem"]
+    with pytest.raises(NotFoundError):
+        users.get_with_session(user.id, "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+@pattern("AP29")
+def test_action_token_by_hash_is_one_consistent_get_item(make_user: Any) -> None:
+    from backend.errors import BadRequestError
+    from backend.repositories.action_tokens import VERIFY_EMAIL, ActionTokensRepository
+
+    tokens_repo = ActionTokensRepository()
+    user = make_user()
+    tokens_repo.issue(
+        token_hash="a" * 64, purpose=VERIFY_EMAIL, user_id=user.id, email=user.email, ttl=timedelta(hours=1)
+    )
+    with count_requests() as log:
+        found = tokens_repo.find("a" * 64, VERIFY_EMAIL)
+    assert found.user_id == user.id
+    assert log.operations() == ["GetItem"]
+    with pytest.raises(BadRequestError):
+        tokens_repo.find("a" * 64, "password-reset")  # another purpose reads as absent
+
+
+@pattern("AP30")
+def test_suppression_check_is_one_get_item(make_user: Any) -> None:
+    from backend.repositories.suppressions import SuppressionsRepository
+
+    suppressions = SuppressionsRepository()
+    user = make_user()
+    with count_requests() as log:
+        assert suppressions.is_suppressed(user.email) is False
+    assert log.operations() == ["GetItem"]
+    assert suppressions.suppress(user.email, reason="BOUNCED") == user.id
+    assert suppressions.is_suppressed(user.email.upper()) is True
+
+
 @pytest.mark.parametrize("reader", ["user", "post", "product", "category", "order"])
 def test_missing_items_cost_one_request_and_raise_not_found(
     *, reader: str, users: Any, posts: Any, products: Any, categories: Any, orders: Any

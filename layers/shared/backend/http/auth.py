@@ -41,6 +41,7 @@ PUBLIC_OPERATIONS: Final[frozenset[tuple[str, str]]] = frozenset(
         ("POST", "/api/auth/sign-in"),
         ("POST", "/api/auth/refresh"),
         ("POST", "/api/auth/verify-email"),
+        ("POST", "/api/auth/confirm-email-change"),
         ("POST", "/api/auth/password/forgot"),
         ("POST", "/api/auth/password/reset"),
         ("GET", "/api/products"),
@@ -56,6 +57,11 @@ PUBLIC_OPERATIONS: Final[frozenset[tuple[str, str]]] = frozenset(
 def is_public(method: str, path_template: str) -> bool:
     method = "GET" if method == "HEAD" else method
     return (method, path_template) in PUBLIC_OPERATIONS
+
+
+def client_ip(request: Request) -> str:
+    """The caller's IP as API Gateway saw it (``requestContext.http.sourceIp``, via Mangum)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _route_template(request: Request) -> str | None:

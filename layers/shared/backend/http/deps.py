@@ -20,6 +20,7 @@ from backend.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from backend.config import RuntimeConfig
+    from backend.repositories.action_tokens import ActionTokensRepository
     from backend.repositories.categories import CategoriesRepository
     from backend.repositories.orders import OrdersRepository
     from backend.repositories.posts import PostsRepository
@@ -27,9 +28,11 @@ if TYPE_CHECKING:
     from backend.repositories.profiles import ProfilesRepository
     from backend.repositories.rate_limits import RateLimitsRepository
     from backend.repositories.sessions import SessionsRepository
+    from backend.repositories.suppressions import SuppressionsRepository
     from backend.repositories.users import UsersRepository
     from backend.services.auth import IdentityDeps
     from backend.services.keyring import Keyring
+    from backend.services.users import UsersDeps
 
 
 class Container:
@@ -129,6 +132,30 @@ class Container:
             config=self.config,
             issuer=self.issuer,
             send_email=queues.enqueue_email,
+            action_tokens=self.action_tokens,
+            web_app_url=self.settings.web_app_url,
+            enqueue_reset_request=queues.enqueue_reset_request,
+        )
+
+    @cached_property
+    def action_tokens(self) -> ActionTokensRepository:
+        from backend.repositories.action_tokens import ActionTokensRepository
+
+        return ActionTokensRepository(clock=self.clock)
+
+    @cached_property
+    def suppressions(self) -> SuppressionsRepository:
+        from backend.repositories.suppressions import SuppressionsRepository
+
+        return SuppressionsRepository(clock=self.clock)
+
+    @cached_property
+    def users_deps(self) -> UsersDeps:
+        from backend.services import queues
+        from backend.services.users import UsersDeps
+
+        return UsersDeps(
+            users=self.users, purge_posts=queues.enqueue_purge_user_posts, send_email=queues.enqueue_email
         )
 
 

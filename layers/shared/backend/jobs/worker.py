@@ -17,10 +17,11 @@ from pydantic import ValidationError as PydanticValidationError
 
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
-from backend.schemas.jobs import EmailJob, Job, PurgeUserPostsJob
+from backend.schemas.jobs import EmailJob, Job, PasswordResetRequestJob, PurgeUserPostsJob
+from backend.schemas.ses import SnsEnvelope
 from backend.services import email as email_service
 
-type AnyJob = EmailJob | PurgeUserPostsJob
+type AnyJob = EmailJob | PurgeUserPostsJob | PasswordResetRequestJob
 _job_adapter: TypeAdapter[AnyJob] = TypeAdapter(Job)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -35,6 +36,43 @@ def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
     )
 
 
+def _password_reset_request(job: AnyJob) -> dict[str, Any]:
+    from backend.http.deps import get_container
+    from backend.services import account
+
+    assert isinstance(job, PasswordResetRequestJob)
+
+    def send_now(**email: Any) -> Any:
+        return email_service.send_email_job(EmailJob(**email))
+
+    return account.handle_reset_request(
+        get_container().identity, email=job.email, job_id=job.job_id, send_now=send_now
+    )
+
+
+def _ses_notification(envelope: SnsEnvelope) -> dict[str, Any]:
+    """A bounce or complaint from SES (configuration set → SNS → the email-events queue)."""
+    from backend.http.deps import get_container
+    from backend.services import account
+
+    container = get_container()
+    suppressed = []
+    for address, reason, detail in envelope.message.suppressions():
+        account.record_delivery_problem(
+            container.identity,
+            email=address,
+            reason=reason,
+            detail=detail,
+            suppressions=container.suppressions,
+        )
+        suppressed.append(reason)
+    return {
+        "notification": envelope.message_id,
+        "event": envelope.message.kind,
+        "suppressed": len(suppressed),
+    }
+
+
 def _send_email(job: AnyJob) -> dict[str, Any]:
     assert isinstance(job, EmailJob)
     return email_service.send_email_job(job)
@@ -44,6 +82,7 @@ def _send_email(job: AnyJob) -> dict[str, Any]:
 HANDLERS: dict[str, Callable[[AnyJob], dict[str, Any]]] = {
     "email.send": _send_email,
     "user.purge-posts": _purge_user_posts,
+    "account.password-reset-request": _password_reset_request,
 }
 
 
@@ -56,6 +95,12 @@ def parse_job(body: str) -> AnyJob:
 
 @tracer.capture_method(capture_response=False)
 def handle_record(record: SQSRecord) -> dict[str, Any]:
+    if '"Type"' in record.body and '"Notification"' in record.body:  # an SNS envelope, not a job
+        try:
+            envelope = SnsEnvelope.model_validate_json(record.body)
+        except PydanticValidationError:
+            raise ValidationError("Invalid SNS notification") from None
+        return _ses_notification(envelope)
     job = parse_job(record.body)
     logger.append_keys(job_id=job.job_id, job_type=job.type)
     try:

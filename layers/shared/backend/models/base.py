@@ -73,7 +73,7 @@ class Gsi3(GlobalSecondaryIndex["TableItem"]):  # type: ignore[no-untyped-call]
 
 
 #: Non-key attributes projected into GSI4 (kept small: the users text search reads the whole index).
-GSI4_PROJECTED = ("searchText", "role")
+GSI4_PROJECTED = ("searchText", "role", "emailVerified")
 
 
 class Gsi4(GlobalSecondaryIndex["TableItem"]):  # type: ignore[no-untyped-call]

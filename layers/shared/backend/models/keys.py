@@ -119,6 +119,19 @@ def shard_of(entity_id: str, shards: int) -> int:
     return zlib.crc32(entity_id.encode()) % shards
 
 
+# --------------------------------------------------------------------------- account lifecycle
+ACTION_TOKEN_SK = "TOKEN"  # noqa: S105 - a sort key, not a secret
+SUPPRESSION_SK = "SUPPRESSED"
+
+
+def action_token_pk(token_hash: str) -> str:
+    return f"TOKEN#{token_hash}"
+
+
+def suppression_pk(email: str) -> str:
+    return f"SUPPRESSED#{email}"
+
+
 # --------------------------------------------------------------------------- system items
 UNIQUE_SK = "UNIQUE"
 COUNTER_SK_PREFIX = "SHARD#"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import BooleanAttribute, UnicodeAttribute, VersionAttribute
 
 from backend.models import keys
 from backend.models.attributes import EnumAttribute, IsoDateTimeAttribute
@@ -21,6 +21,9 @@ class UserModel(TableItem, discriminator="User"):
     name = UnicodeAttribute(null=True)
     role = EnumAttribute(Role)
     password_hash = UnicodeAttribute(attr_name="passwordHash")
+    email_verified = BooleanAttribute(attr_name="emailVerified", default=False)
+    #: ACTIVE, or BOUNCED / COMPLAINED once SES reported the address (the email job skips it then).
+    email_status = UnicodeAttribute(attr_name="emailStatus", default="ACTIVE")
     search_text = UnicodeAttribute(attr_name="searchText")
     created_at = IsoDateTimeAttribute(attr_name="createdAt")
     updated_at = IsoDateTimeAttribute(attr_name="updatedAt")

@@ -26,7 +26,7 @@ def to_profile_record(model: ProfileModel) -> ProfileRecord:
     )
 
 
-def _to_model(record: ProfileRecord, *, new: bool = False) -> ProfileModel:
+def to_profile_model(record: ProfileRecord, *, new: bool = False) -> ProfileModel:
     model = ProfileModel(
         user_id=record.user_id,
         bio=record.bio,
@@ -74,7 +74,7 @@ class ProfilesRepository:
             updated_at=now,
             version=0,
         )
-        model = _to_model(record, new=True)
+        model = to_profile_model(record, new=True)
         tx = Transaction()
         require_user(tx, user_id)
         tx.put(model, on_fail=conflict("profile", "The user already has a profile"))
@@ -97,7 +97,7 @@ class ProfilesRepository:
             avatar=profile.avatar if isinstance(avatar, Unset) else avatar,
             updated_at=self._clock(),
         )
-        model = _to_model(changed)
+        model = to_profile_model(changed)
         tx = Transaction()
         tx.put(model, on_fail=stale("Profile"))
         tx.commit()
@@ -119,5 +119,5 @@ class ProfilesRepository:
 
     def delete(self, profile: ProfileRecord) -> None:
         tx = Transaction()
-        tx.delete(_to_model(profile), on_fail=stale("Profile"))
+        tx.delete(to_profile_model(profile), on_fail=stale("Profile"))
         tx.commit()

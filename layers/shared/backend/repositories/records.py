@@ -16,6 +16,7 @@ from backend.models.enums import OrderStatus, Role
 
 __all__ = [
     "UNSET",
+    "ActionTokenRecord",
     "CategoryRecord",
     "OrderItemRecord",
     "OrderLine",
@@ -61,6 +62,19 @@ class UserRecord:
     created_at: datetime
     updated_at: datetime
     version: int
+    email_verified: bool = False
+    email_status: str = "ACTIVE"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionTokenRecord:
+    """A single-use token (its hash) for one purpose, one user and one address."""
+
+    purpose: str
+    user_id: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

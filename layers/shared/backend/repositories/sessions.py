@@ -129,14 +129,15 @@ class SessionsRepository:
         tx.delete(_key_model(user_id, session_id), on_fail=unexpected)
         tx.commit()
 
-    def delete_all_for_user(self, user_id: str) -> int:
-        """Delete every session of a user (expired ones too): one Query, then BatchWriteItem."""
+    def delete_all_for_user(self, user_id: str, *, keep: str | None = None) -> int:
+        """Delete every session of a user (expired ones too) but ``keep``: one Query, then
+        BatchWriteItem. Returns how many were deleted."""
         spec = QuerySpec(
             keys.user_pk(user_id),
             range_condition=SessionModel.sk.startswith(keys.SESSION_SK_PREFIX),
             consistent=True,
         )
-        sessions = [m for m in to_models(query_all(spec)) if isinstance(m, SessionModel)]
+        sessions = [m for m in to_models(query_all(spec)) if isinstance(m, SessionModel) and m.id != keep]
         with translated_errors(), SessionModel.batch_write() as batch:
             for session in sessions:
                 batch.delete(session)

@@ -10,6 +10,8 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 
+from pynamodb.expressions.condition import Condition
+
 from backend.errors import ConcurrentModificationError, NotFoundError
 from backend.models import keys
 from backend.models.clock import Clock, utcnow
@@ -20,6 +22,7 @@ from backend.models.profile import ProfileModel
 from backend.models.session import SessionModel
 from backend.models.user import UserModel
 from backend.repositories import counters, guards
+from backend.repositories.action_tokens import ActionTokensRepository
 from backend.repositories.dynamo import (
     QuerySpec,
     RawItem,
@@ -34,7 +37,7 @@ from backend.repositories.dynamo import (
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page, offset_page, validate
 from backend.repositories.posts import plan_post_deletion
-from backend.repositories.profiles import to_profile_record
+from backend.repositories.profiles import to_profile_model, to_profile_record
 from backend.repositories.records import (
     UNSET,
     Page,
@@ -67,6 +70,8 @@ def to_user_record(model: UserModel) -> UserRecord:
         created_at=model.created_at,
         updated_at=model.updated_at,
         version=int(model.version),
+        email_verified=bool(model.email_verified),
+        email_status=model.email_status or "ACTIVE",
     )
 
 
@@ -79,6 +84,8 @@ def _to_model(record: UserRecord, *, new: bool = False) -> UserModel:
         password_hash=record.password_hash,
         created_at=record.created_at,
         updated_at=record.updated_at,
+        email_verified=record.email_verified,
+        email_status=record.email_status,
     )
     return for_write(model, record.version, new=new)
 
@@ -146,23 +153,40 @@ class UsersRepository:
             convert=_convert,
         )
 
-    def search(self, text: str, request: PageRequest, *, role: Role | None = None) -> Page[UserRecord]:
-        """Users whose name or email contains ``text``, case-insensitively, newest first.
+    def search(
+        self,
+        text: str | None,
+        request: PageRequest,
+        *,
+        role: Role | None = None,
+        email_verified: bool | None = None,
+    ) -> Page[UserRecord]:
+        """Users whose name or email contains ``text`` (case-insensitively) and/or whose address is
+        (un)verified, newest first.
 
-        Reads the whole narrow GSI4 (keys, searchText and role: ~250 bytes per user) with a filter,
-        then BatchGets the page's users. Cost grows with the number of users, not with the matches;
-        see docs/data-model.md for the numbers and when to move search elsewhere.
+        Reads the whole narrow GSI4 (keys, searchText, role, emailVerified: ~250 bytes per user) with
+        a filter, then BatchGets the page's users. Cost grows with the number of users, not with the
+        matches; see docs/data-model.md for the numbers and when to move search elsewhere.
         """
-        needle = text.strip().casefold()
-        if not needle:
+        needle = (text or "").strip().casefold()
+        if not needle and email_verified is None:
             return self.list(request, role=role)
         validate(request)
-        condition = UserModel.search_text.contains(needle)
+        conditions: list[Condition] = []
+        if needle:
+            conditions.append(UserModel.search_text.contains(needle))
         if role is not None:
-            condition &= UserModel.role == role
+            conditions.append(UserModel.role == role)
+        if email_verified is True:
+            conditions.append(UserModel.email_verified == True)  # noqa: E712 - a DynamoDB condition
+        elif email_verified is False:  # never-verified users may lack the attribute (older items)
+            conditions.append(UserModel.email_verified.does_not_exist() | (UserModel.email_verified == False))  # noqa: E712
+        condition = conditions[0]
+        for extra in conditions[1:]:
+            condition &= extra
         spec = QuerySpec(keys.USERS_ALL, index=keys.GSI4, filter=condition, forward=False)
         ids = [string_of(raw, "GSI4SK") for raw in query_all(spec)]
-        query_id = "users|search=" + json.dumps([needle, role.value if role else None])
+        query_id = "users|search=" + json.dumps([needle, role.value if role else None, email_verified])
         page, chunk, next_cursor = offset_page(query_id, request, codec=self._codec, matches=ids)
         found = batch_get([(keys.user_pk(i), keys.USER_SK) for i in chunk])
         users = tuple(
@@ -214,19 +238,34 @@ class UsersRepository:
         name: str | Unset | None = UNSET,
         role: Role | Unset = UNSET,
         password_hash: str | Unset = UNSET,
+        email_verified: bool | Unset = UNSET,
+        consume_token: tuple[ActionTokensRepository, str, str] | None = None,
     ) -> UserRecord:
-        """Optimistic update of ``user`` (as read): email moves its guard, role moves its counters."""
+        """Optimistic update of ``user`` (as read): email moves its guard, role moves its counters.
+
+        A new email is unverified unless ``email_verified`` says otherwise. ``consume_token``
+        (repository, token hash, purpose) deletes that single-use token in the same transaction, so
+        the change and the token's use commit together (BadRequestError INVALID_TOKEN if it is gone).
+        """
+        new_email = user.email if isinstance(email, Unset) else normalize_email(email)
+        if isinstance(email_verified, Unset):
+            email_verified = user.email_verified if new_email == user.email else False
         changed = replace(
             user,
-            email=user.email if isinstance(email, Unset) else normalize_email(email),
+            email=new_email,
             name=user.name if isinstance(name, Unset) else name,
             role=user.role if isinstance(role, Unset) else role,
             password_hash=user.password_hash if isinstance(password_hash, Unset) else password_hash,
+            email_verified=email_verified,
+            email_status="ACTIVE" if new_email != user.email else user.email_status,
             updated_at=self._clock(),
         )
         model = _to_model(changed)
         tx = Transaction()
         tx.put(model, on_fail=stale("User"))
+        if consume_token is not None:
+            tokens_repository, token_hash, purpose = consume_token
+            tokens_repository.consume(tx, token_hash, purpose)
         guards.swap(tx, guards.EMAIL, user.email, changed.email, owner=model.pk, field="email")
         if changed.role != user.role:
             changes = counters.CounterChanges()
@@ -235,6 +274,42 @@ class UsersRepository:
             changes.apply(tx)
         tx.commit()
         return to_user_record(model)
+
+    def save_profile(
+        self,
+        user: UserRecord,
+        profile: ProfileRecord | None,
+        *,
+        name: str | None,
+        bio: str | None,
+        website: str | None,
+    ) -> tuple[UserRecord, ProfileRecord]:
+        """The user's name and its profile (created if ``profile`` is None) in one transaction, both
+        conditioned on the versions read (a concurrent edit fails with ConcurrentModificationError)."""
+        now = self._clock()
+        changed_user = replace(user, name=name, updated_at=now)
+        if profile is None:
+            changed_profile = ProfileRecord(
+                user_id=user.id,
+                bio=bio,
+                website=website,
+                avatar=None,
+                created_at=now,
+                updated_at=now,
+                version=0,
+            )
+        else:
+            changed_profile = replace(profile, bio=bio, website=website, updated_at=now)
+        user_model = _to_model(changed_user)
+        profile_model = to_profile_model(changed_profile, new=profile is None)
+        tx = Transaction()
+        tx.put(user_model, on_fail=stale("User"))
+        tx.put(
+            profile_model,
+            on_fail=stale("Profile") if profile is not None else fixed(ConcurrentModificationError),
+        )
+        tx.commit()
+        return to_user_record(user_model), to_profile_record(profile_model)
 
     def delete(self, user: UserRecord) -> UserDeletion:
         """Delete the account in one transaction (docs/data-model.md, "Writes: what one transaction covers").

@@ -15,7 +15,16 @@ EmailAddress = Annotated[
 JobId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9:._-]+$")]
 TemplateValue = Annotated[str, StringConstraints(max_length=2000)] | int | float | bool
 
-EmailTemplateName = Literal["welcome", "password-reset", "order-confirmation", "dlq-alert"]
+EmailTemplateName = Literal[
+    "welcome",
+    "verify-email",
+    "password-reset",
+    "password-changed",
+    "email-change",
+    "email-changed",
+    "order-confirmation",
+    "dlq-alert",
+]
 
 
 class EmailJob(CamelModel):
@@ -41,9 +50,18 @@ class PurgeUserPostsJob(CamelModel):
     user_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+class PasswordResetRequestJob(CamelModel):
+    """Someone asked to reset the password of ``email``: the worker emails a link if an account has
+    that address. Done in the worker so the request costs the same whether or not it exists."""
+
+    type: Literal["account.password-reset-request"] = "account.password-reset-request"
+    job_id: JobId
+    email: Annotated[str, StringConstraints(max_length=EMAIL_MAX_LENGTH)]
+
+
 #: Every job the worker runs, told apart by ``type``. A new job type joins this union and
 #: ``backend.jobs.worker.HANDLERS``.
-Job = Annotated[EmailJob | PurgeUserPostsJob, Field(discriminator="type")]
+Job = Annotated[EmailJob | PurgeUserPostsJob | PasswordResetRequestJob, Field(discriminator="type")]
 
 
 class ScheduledTask(CamelModel):

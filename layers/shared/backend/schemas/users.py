@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
@@ -51,6 +51,10 @@ class UserOut(CamelModel):
     email: str
     name: str | None
     role: Role
+    email_verified: bool
+    email_status: Literal["ACTIVE", "BOUNCED", "COMPLAINED"] = Field(
+        description="BOUNCED or COMPLAINED once SES reported the address: no email is sent to it"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -61,6 +65,8 @@ class UserOut(CamelModel):
             email=user.email,
             name=user.name,
             role=user.role,
+            email_verified=user.email_verified,
+            email_status=user.email_status,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -114,4 +120,5 @@ class UserListQuery(CamelModel):
     limit: int = Field(10, ge=1, le=100)
     search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     role: Role | None = None
+    email_verified: bool | None = None
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None

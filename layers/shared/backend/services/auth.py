@@ -23,6 +23,7 @@ from backend.services.principal import Principal
 from backend.values import normalize_email
 
 if TYPE_CHECKING:
+    from backend.repositories.action_tokens import ActionTokensRepository
     from backend.repositories.records import UserRecord
     from backend.repositories.sessions import SessionsRepository
     from backend.repositories.users import UsersRepository
@@ -42,6 +43,11 @@ class IdentityDeps:
     issuer: str
     #: Enqueues an email job: (to, template, data, job_id) -> anything.
     send_email: Callable[..., Any]
+    action_tokens: ActionTokensRepository
+    #: Where links in emails point (the web app's pages).
+    web_app_url: str
+    #: Enqueues a password-reset request for the worker: (email) -> anything.
+    enqueue_reset_request: Callable[..., Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,12 @@ def sign_up(
     _send(
         deps, to=user.email, template="welcome", data={"name": user.name or ""}, job_id=f"welcome-{user.id}"
     )
+    from backend.services import account
+
+    try:
+        account.send_verification(deps, user)
+    except Exception:  # noqa: BLE001 - the account exists; the user can ask for a new link
+        logger.exception("could not send the verification email")
     return issued
 
 
@@ -161,15 +173,8 @@ def refresh(deps: IdentityDeps, *, refresh_token: str) -> IssuedTokens:
         user = deps.users.get(presented.user_id, consistent=True)
     except NotFoundError:
         raise UnauthorizedError(INVALID_REFRESH) from None
-    access, _claims = _access_token(deps, config, user, session.id)
-    new_token = tokens.RefreshToken(user_id=user.id, session_id=session.id, secret=new_secret)
-    return IssuedTokens(
-        user=user,
-        access_token=access,
-        expires_in=config.access_token_ttl_seconds,
-        refresh_token=str(new_token),
-        refresh_expires_at=expires_at,
-        session_id=session.id,
+    return _tokens_for(
+        deps, config, user, session.id, refresh_secret=new_secret, refresh_expires_at=expires_at
     )
 
 
@@ -186,8 +191,17 @@ def _limit_attempts(deps: IdentityDeps, config: RuntimeConfig, action: str, emai
     rate_limit.enforce(deps.rate_limiter, rate_limit.bucket(f"{action}:email", email), limit=limit)
 
 
-def _access_token(deps: IdentityDeps, config: RuntimeConfig, user: UserRecord, session_id: str) -> Any:
-    return tokens.issue_access_token(
+def _tokens_for(
+    deps: IdentityDeps,
+    config: RuntimeConfig,
+    user: UserRecord,
+    session_id: str,
+    *,
+    refresh_secret: str,
+    refresh_expires_at: datetime,
+) -> IssuedTokens:
+    """A new access token for the session, with the session's (new) refresh token."""
+    access, _claims = tokens.issue_access_token(
         deps.keyring.current(),
         user_id=user.id,
         role=user.role,
@@ -195,6 +209,15 @@ def _access_token(deps: IdentityDeps, config: RuntimeConfig, user: UserRecord, s
         now=deps.clock(),
         ttl_seconds=config.access_token_ttl_seconds,
         issuer=deps.issuer,
+    )
+    refresh_token = tokens.RefreshToken(user_id=user.id, session_id=session_id, secret=refresh_secret)
+    return IssuedTokens(
+        user=user,
+        access_token=access,
+        expires_in=config.access_token_ttl_seconds,
+        refresh_token=str(refresh_token),
+        refresh_expires_at=refresh_expires_at,
+        session_id=session_id,
     )
 
 
@@ -209,16 +232,7 @@ def _start_session(
         expires_at=expires_at,
         user_agent=(user_agent or "")[:256] or None,
     )
-    access, _claims = _access_token(deps, config, user, session.id)
-    refresh_token = tokens.RefreshToken(user_id=user.id, session_id=session.id, secret=secret)
-    return IssuedTokens(
-        user=user,
-        access_token=access,
-        expires_in=config.access_token_ttl_seconds,
-        refresh_token=str(refresh_token),
-        refresh_expires_at=expires_at,
-        session_id=session.id,
-    )
+    return _tokens_for(deps, config, user, session.id, refresh_secret=secret, refresh_expires_at=expires_at)
 
 
 def _send(deps: IdentityDeps, **job: Any) -> None:

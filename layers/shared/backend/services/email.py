@@ -18,8 +18,23 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 def _send(job: dict[str, Any]) -> dict[str, Any]:
     email = EmailJob.model_validate(job)
     rendered = render(email.template, email.data)
+    if _suppressions().is_suppressed(email.to):
+        # SES reported this address as bouncing or complaining: sending again harms our reputation.
+        from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+        with single_metric(name="EmailSuppressed", unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="template", value=email.template)
+        logger.warning(
+            "email not sent: address suppressed", extra={"job_id": email.job_id, "template": email.template}
+        )
+        return {"messageId": None, "jobId": email.job_id, "skipped": "suppressed"}
+    settings = get_settings()
+    extra: dict[str, Any] = {}
+    if settings.ses_configuration_set:
+        extra["ConfigurationSetName"] = settings.ses_configuration_set
     response = aws.ses().send_email(
-        Source=get_settings().require("mail_from"),
+        **extra,
+        Source=settings.require("mail_from"),
         Destination={"ToAddresses": [email.to]},
         Message={
             "Subject": {"Data": rendered.subject, "Charset": "UTF-8"},
@@ -32,6 +47,13 @@ def _send(job: dict[str, Any]) -> dict[str, Any]:
     # The recipient is personal data: log the job and template, not the address.
     logger.info("email sent", extra={"job_id": email.job_id, "template": email.template})
     return {"messageId": response["MessageId"], "jobId": email.job_id}
+
+
+@cache
+def _suppressions() -> Any:
+    from backend.repositories.suppressions import SuppressionsRepository
+
+    return SuppressionsRepository()
 
 
 @cache

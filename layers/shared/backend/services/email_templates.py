@@ -36,10 +36,39 @@ TEMPLATES: dict[str, EmailTemplate] = {
         text="Hi $name,\n\nYour account is ready. Sign in any time.\n",
         html="<h1>Welcome, $name!</h1><p>Your account is ready. Sign in any time.</p>",
     ),
+    "verify-email": EmailTemplate(
+        subject="Confirm your email address",
+        text="Hi $name,\n\nConfirm this address within 24 hours by opening: $link\n\n"
+        "If you did not create an account, ignore this email.\n",
+        html='<p>Hi $name,</p><p><a href="$link">Confirm your email address</a> within 24 hours.</p>'
+        "<p>If you did not create an account, ignore this email.</p>",
+    ),
     "password-reset": EmailTemplate(
         subject="Reset your password",
-        text="Hi $name,\n\nUse this link within 30 minutes to reset your password: $resetUrl\n",
-        html='<p>Hi $name,</p><p><a href="$resetUrl">Reset your password</a> within 30 minutes.</p>',
+        text="Hi $name,\n\nUse this link within 30 minutes to reset your password: $resetUrl\n\n"
+        "If you did not ask for it, ignore this email: your password stays as it is.\n",
+        html='<p>Hi $name,</p><p><a href="$resetUrl">Reset your password</a> within 30 minutes.</p>'
+        "<p>If you did not ask for it, ignore this email: your password stays as it is.</p>",
+    ),
+    "password-changed": EmailTemplate(
+        subject="Your password was changed",
+        text="Hi $name,\n\nThe password of your account was just changed, and other devices were signed out.\n"
+        "If this was not you, reset your password now and contact us.\n",
+        html="<p>Hi $name,</p><p>The password of your account was just changed, and other devices were "
+        "signed out.</p><p>If this was not you, reset your password now and contact us.</p>",
+    ),
+    "email-change": EmailTemplate(
+        subject="Confirm your new email address",
+        text="Hi $name,\n\nTo use $newEmail for your account, open this link within 24 hours: $link\n",
+        html='<p>Hi $name,</p><p>To use <b>$newEmail</b> for your account, <a href="$link">confirm it</a> '
+        "within 24 hours.</p>",
+    ),
+    "email-changed": EmailTemplate(
+        subject="Your email address was changed",
+        text="Hi $name,\n\nYour account now uses $newEmail; this address will get no more email from us.\n"
+        "If this was not you, contact us at once.\n",
+        html="<p>Hi $name,</p><p>Your account now uses <b>$newEmail</b>; this address will get no more "
+        "email from us.</p><p>If this was not you, contact us at once.</p>",
     ),
     "order-confirmation": EmailTemplate(
         subject="Order $orderId confirmed",

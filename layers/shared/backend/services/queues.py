@@ -6,7 +6,7 @@ import uuid
 
 from backend import aws
 from backend.schemas.common import CamelModel
-from backend.schemas.jobs import EmailJob, EmailTemplateName, PurgeUserPostsJob
+from backend.schemas.jobs import EmailJob, EmailTemplateName, PasswordResetRequestJob, PurgeUserPostsJob
 from backend.settings import get_settings
 
 
@@ -36,4 +36,11 @@ def enqueue_purge_user_posts(user_id: str, *, sequence: int = 0) -> PurgeUserPos
     """Ask the worker to delete a deleted account's remaining posts (maintenance queue)."""
     job = PurgeUserPostsJob(job_id=f"purge-posts-{user_id}-{sequence}", user_id=user_id)
     enqueue(job, queue_setting="maintenance_queue_url")
+    return job
+
+
+def enqueue_reset_request(*, email: str) -> PasswordResetRequestJob:
+    """Ask the worker to email a password-reset link to ``email`` if it has an account."""
+    job = PasswordResetRequestJob(job_id=f"reset-{uuid.uuid4().hex}", email=email)
+    enqueue(job, queue_setting="email_queue_url")
     return job

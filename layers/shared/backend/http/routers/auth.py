@@ -9,6 +9,7 @@ from backend.http.auth import (
     REFRESH_COOKIE,
     check_csrf,
     clear_auth_cookies,
+    client_ip,
     current_principal,
     set_auth_cookies,
 )
@@ -21,10 +22,6 @@ from backend.services import auth as auth_service
 from backend.services.principal import Principal
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
-
-
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _issued(response: Response, issued: auth_service.IssuedTokens, container: Container) -> Envelope[AuthOut]:
@@ -60,7 +57,7 @@ def sign_up(
         email=body.email,
         password=body.password,
         name=body.name,
-        client_ip=_client_ip(request),
+        client_ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
     return _issued(response, issued, container)
@@ -79,7 +76,7 @@ def sign_in(
         container.identity,
         email=body.email,
         password=body.password,
-        client_ip=_client_ip(request),
+        client_ip=client_ip(request),
         user_agent=request.headers.get("user-agent"),
     )
     return _issued(response, issued, container)

@@ -1,0 +1,81 @@
+"""Deleting an account whose posts do not fit in one transaction: the purge job finishes the work."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from backend.repositories.records import PageRequest
+from backend.schemas.jobs import PurgeUserPostsJob
+from backend.services import maintenance
+from tests.support.apigw import FakeContext
+from tests.support.identity import Api
+
+
+@pytest.fixture
+def maintenance_queue(api: Api, monkeypatch: pytest.MonkeyPatch) -> str:
+    url: str = boto3.client("sqs").create_queue(QueueName="test-maintenance")["QueueUrl"]
+    monkeypatch.setenv("MAINTENANCE_QUEUE_URL", url)
+    from backend.settings import get_settings
+
+    get_settings.cache_clear()
+    api.container.settings = get_settings()
+    return url
+
+
+def test_posts_that_do_not_fit_are_purged_by_the_worker(api: Api, maintenance_queue: str) -> None:
+    from functions.users import app as users_app
+
+    account = api.account()
+    posts = api.container.posts
+    for index in range(60):  # 60 posts: far more than one 100-operation transaction holds
+        posts.create(author_id=account.id, title=f"Post {index}", slug=f"purge-post-{index}")
+
+    response = api.call(users_app.handler, "DELETE", "/api/me", token=account.token)
+    assert response.status == 204
+
+    sqs = boto3.client("sqs")
+    messages = sqs.receive_message(QueueUrl=maintenance_queue, MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1
+    job = json.loads(messages[0]["Body"])
+    assert job == {"type": "user.purge-posts", "jobId": f"purge-posts-{account.id}-0", "userId": account.id}
+    assert posts.list_by_author(account.id, PageRequest(limit=100)).meta.total == 60
+
+    from backend.jobs.worker import create_worker_handler
+
+    record = {
+        "messageId": "m-1",
+        "receiptHandle": "r",
+        "body": messages[0]["Body"],
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "x",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test-maintenance",
+        "awsRegion": "us-east-1",
+    }
+    result = create_worker_handler()({"Records": [record]}, FakeContext())
+    assert result == {"batchItemFailures": []}
+    assert posts.list_by_author(account.id, PageRequest(limit=100)).items == ()
+    assert posts.list_by_author(account.id, PageRequest(limit=100)).meta.total == 0
+
+
+def test_a_purge_that_runs_out_of_time_hands_over_to_a_follow_up_job(api: Api) -> None:
+    account = api.account()
+    for index in range(30):
+        api.container.posts.create(author_id=account.id, title=f"P{index}", slug=f"slow-purge-{index}")
+    follow_ups: list[tuple[str, int]] = []
+
+    def enqueue(user_id: str, *, sequence: int) -> Any:
+        follow_ups.append((user_id, sequence))
+        return PurgeUserPostsJob(job_id=f"purge-posts-{user_id}-{sequence}", user_id=user_id)
+
+    job = PurgeUserPostsJob(job_id=f"purge-posts-{account.id}-0", user_id=account.id)
+    result = maintenance.purge_user_posts(
+        job, posts=api.container.posts, enqueue_follow_up=enqueue, time_budget=0
+    )
+    assert result["remaining"] == 5  # one batch of 25 deleted, then the time budget was spent
+    assert follow_ups == [(account.id, 1)]
