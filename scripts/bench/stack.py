@@ -9,7 +9,8 @@ functions is written down here.
 An API function is a function with an HttpApi event. Its sample events are ``events/<group>/*.json``
 (group = the folder name of its CodeUri), in name order; the **first** is its typical read, the
 request its cold start is measured with. Placeholders such as ``${ACCESS_TOKEN}`` are filled from
-accounts seeded in the emulator (local/sample_identity.py).
+accounts seeded in the emulator (local/sample_identity.py); the emulator also holds the local admin
+and demo accounts that `make dev` seeds (local/seed.py), which sample events may sign in as.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local import seed
 from local.emulator import Emulator
 from local.functions import FunctionSpec, load_functions
 from local.instances import instance_environment
@@ -69,14 +71,17 @@ class BenchStack:
     def __init__(self) -> None:
         self.emulator = Emulator()
         self.functions: dict[str, ApiFunction] = {}
+        self.seed_report: dict[str, Any] = {}
 
     def start(self) -> None:
         self.emulator.start()
         stack = Stack.from_file(TEMPLATE_PATH)
         provision(stack, self.emulator.clients())
         endpoint = self.emulator.endpoint_url
-        identity_values: dict[str, str] | None = None
-        for logical_id, spec in sorted(load_functions(stack).items()):
+        specs = load_functions(stack)
+        # The local admin and demo accounts `make dev` has (sample events sign in as them).
+        self.seed_report = seed.run(specs, endpoint, region=stack.region)
+        for logical_id, spec in sorted(specs.items()):
             if not spec.http_routes:
                 continue
             group = spec.code_dir.name
@@ -93,9 +98,8 @@ class BenchStack:
                 raw = json.loads(path.read_text(encoding="utf-8"))
                 event = raw
                 if placeholders(raw):
-                    if identity_values is None:  # one set of sample accounts for the whole run
-                        identity_values = seed_identity(endpoint, spec.environment).values
-                    event = render(raw, identity_values)
+                    # Accounts of its own for each event: one that signs out must not sign out the others.
+                    event = render(raw, seed_identity(endpoint, spec.environment).values)
                 function.events.append(SampleEvent(path.name, raw, event))
             self.functions[logical_id] = function
 
