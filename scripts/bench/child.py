@@ -111,35 +111,49 @@ def record():
 
     BaseClient._make_api_call = make_api_call
     module, handler = load_handler()
-    app = getattr(module, "app", None)
+    routes = probe_routes(getattr(module, "app", None))
     results = []
     for event in CONFIG["events"]:
         runs = []
         for _ in range(2):
+            if routes is not None:
+                routes.clear()
             status, code = outcome(handler(json.loads(json.dumps(event)), Context()))
             runs.append({"status": status, "code": code, "calls": list(calls)})
             calls.clear()
-        results.append({"cold": runs[0], "warm": runs[1], "route": matched_route(app, event)})
+        results.append({"cold": runs[0], "warm": runs[1], "route": route_key(event, routes)})
     reply({"events": results})
 
 
-def matched_route(app, event):
-    """The path template of the app's route that serves the event; None when none does (404);
-    the raw path when the module has no Starlette app to ask."""
+def probe_routes(app):
+    """Record the path template of the route the app serves each request with (the route its router
+    put in the ASGI scope), through an outermost middleware added before the first request."""
+    if app is None or not hasattr(app, "add_middleware"):
+        return None  # not a Starlette app: no routing to ask
+    seen = []
+
+    class RouteProbe:
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __call__(self, scope, receive, send):
+            try:
+                await self.inner(scope, receive, send)
+            finally:
+                route = scope.get("route")
+                seen.append(getattr(route, "path", None))
+
+    app.add_middleware(RouteProbe)
+    return seen
+
+
+def route_key(event, seen):
+    """``METHOD /path/{template}``; None when no route of the app served it (404, 405); the raw
+    path when the module has no Starlette app to ask."""
     http = (event.get("requestContext") or {}).get("http") or {}
     path = event.get("rawPath") or http.get("path") or "/"
-    method = http.get("method", "GET")
-    router = getattr(app, "router", None)
-    if router is None:
-        return f"{method} {path}"
-    from starlette.routing import Match
-
-    scope = {"type": "http", "path": path, "method": method, "root_path": ""}
-    for route in router.routes:
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return f"{method} {getattr(route, 'path', path)}"
-    return None
+    template = path if seen is None else (seen[-1] if seen else None)
+    return None if template is None else f"{http.get('method', 'GET')} {template}"
 
 
 def peak_rss_kb():
