@@ -156,13 +156,13 @@ def route_key(event, seen):
     return None if template is None else f"{http.get('method', 'GET')} {template}"
 
 
-def peak_rss_kb():
-    """The process's peak RSS since it started this program. /proc's VmHWM, since ru_maxrss
-    survives exec on Linux and would report the (bigger) parent's resident set at fork."""
+def rss_kb(field="VmHWM"):
+    """The process's peak (VmHWM) or current (VmRSS) resident set since it started this program,
+    from /proc: ru_maxrss survives exec on Linux and would report the parent's resident set at fork."""
     try:
         with open("/proc/self/status") as status:
             for line in status:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -198,7 +198,7 @@ def serve():
                 status, _code = outcome(handler(json.loads(events[index % len(events)]), Context()))
                 statuses[str(status)] = statuses.get(str(status), 0) + 1
             served += command["cycle"]
-            reply({"statuses": statuses, "served": served, "maxrss_kb": peak_rss_kb()})
+            reply({"statuses": statuses, "served": served, "maxrss_kb": rss_kb(), "rss_kb": rss_kb("VmRSS")})
         else:
             reply({"error": f"unknown command {command}"})
 

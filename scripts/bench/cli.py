@@ -294,8 +294,8 @@ class Bench:
         try:
             if first.route_exists:
                 self._warm(name, session, first)
-            statuses, served, rss_kb = session.cycle(max(0, RSS_REQUESTS - session.served))
-            self.results.memory.append(MemoryRow(name, served, statuses, rss_kb))
+            statuses, served, peak_kb, rss_kb = session.cycle(max(0, RSS_REQUESTS - session.served))
+            self.results.memory.append(MemoryRow(name, served, statuses, peak_kb, rss_kb))
         except BenchError as exc:
             self.results.failures[f"{name} (warm)"] = str(exc)
         finally:

@@ -207,11 +207,12 @@ class Session:
         self.served += count
         return [float(ms) for ms in reply["ms"]], [float(ms) for ms in reply["cpu_ms"]]
 
-    def cycle(self, count: int) -> tuple[dict[str, int], int, int]:
-        """Serve ``count`` requests round-robin over the events: (statuses, served so far, peak RSS kB)."""
+    def cycle(self, count: int) -> tuple[dict[str, int], int, int, int]:
+        """Serve ``count`` requests round-robin over the events: (statuses, served so far, peak RSS
+        kB, current RSS kB)."""
         reply = self._ask({"cycle": count})
         self.served = int(reply["served"])
-        return dict(reply["statuses"]), self.served, int(reply["maxrss_kb"])
+        return dict(reply["statuses"]), self.served, int(reply["maxrss_kb"]), int(reply["rss_kb"])
 
     def close(self) -> None:
         if self.process.stdin is not None:
