@@ -360,8 +360,9 @@ class Bench:
                 first = [c.operation for c in rec.cold.calls if c.service == "dynamodb"]
                 again = [c.operation for c in rec.warm.calls if c.service == "dynamodb"]
                 other = [c.label for c in rec.cold.calls if c.service != "dynamodb"]
+                event = f"{self.functions[name].group}/{sample.name}"
                 self.results.requests.append(
-                    RequestRow(name, sample.name, rec.route, rec.cold.status, first, again, other)
+                    RequestRow(name, event, rec.route, rec.cold.status, first, again, other)
                 )
                 if sample.method in ("GET", "HEAD") and rec.warm.status < 500:
                     targets.append(Target(name, sample.name, rec.route, sample.raw, rec.warm.status))

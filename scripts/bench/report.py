@@ -123,7 +123,7 @@ class MemoryRow:
 @dataclass
 class RequestRow:
     function: str
-    event: str
+    event: str  # <group>/<file>
     route: str
     status: int
     first: list[str]  # DynamoDB operations of the event's first request in the process
@@ -132,7 +132,7 @@ class RequestRow:
 
     @property
     def expected(self) -> Minimum | None:
-        return expected_for(self.route)
+        return expected_for(self.route, self.event)
 
     @property
     def scans(self) -> int:

@@ -155,6 +155,11 @@ def test_requests_are_compared_with_the_declared_minimum() -> None:
     assert health is not None
     assert (health.first, health.repeat) == (("GetItem",), ("GetItem",))
     assert expected_for("GET /api/unknown") is None
+    search = expected_for("GET /api/users", "users/search-users.json")
+    listing = expected_for("GET /api/users", "users/list-users.json")
+    assert search is not None
+    assert listing is not None
+    assert search.first != listing.first
     assert same_operations(["Query", "GetItem"], ["GetItem", "Query"])
     assert not same_operations(["GetItem", "GetItem"], ["GetItem"])
 
@@ -170,7 +175,7 @@ def results(**changes: Any) -> Results:
     base.cold = [
         ColdRow(
             "AuthFunction",
-            "health.json",
+            "auth/00-health.json",
             "GET /api/health",
             200,
             "dynamodb.GetItem",
@@ -189,7 +194,9 @@ def results(**changes: Any) -> Results:
     ]
     base.memory = [MemoryRow("AuthFunction", 1000, {"200": 1000}, 60_000)]
     base.requests = [
-        RequestRow("AuthFunction", "health.json", "GET /api/health", 200, ["GetItem"], ["GetItem"], [])
+        RequestRow(
+            "AuthFunction", "auth/00-health.json", "GET /api/health", 200, ["GetItem"], ["GetItem"], []
+        )
     ]
     base.load = LoadResult(30.0, 4, 2, {"GET /api/health": RouteResult("GET /api/health", [50.0] * 100)})
     for key, value in changes.items():
@@ -220,12 +227,20 @@ def test_over_budget_rows_are_named_plainly() -> None:
         sizes=DeployedSizes({"SharedLayer": 26_500_000}, {}, 10, []),
         memory=[MemoryRow("AuthFunction", 1000, {"200": 1000}, 150_000)],
         requests=[
-            RequestRow("AuthFunction", "health.json", "GET /api/health", 200, ["GetItem"], ["Scan"], []),
             RequestRow(
-                "UsersFunction", "me.json", "GET /api/me", 200, ["BatchGetItem"], ["BatchGetItem"], []
+                "AuthFunction", "auth/00-health.json", "GET /api/health", 200, ["GetItem"], ["Scan"], []
             ),
             RequestRow(
-                "AuthFunction", "health.json", "GET /api/health", 200, ["GetItem", "GetItem"], ["GetItem"], []
+                "UsersFunction", "users/x.json", "GET /api/nowhere", 200, ["GetItem"], ["GetItem"], []
+            ),
+            RequestRow(
+                "AuthFunction",
+                "auth/00-health.json",
+                "GET /api/health",
+                200,
+                ["GetItem", "GetItem"],
+                ["GetItem"],
+                [],
             ),
         ],
         load=LoadResult(30.0, 4, 2, {"GET /api/health": RouteResult("GET /api/health", [50.0], errors=2)}),
@@ -236,7 +251,7 @@ def test_over_budget_rows_are_named_plainly() -> None:
     assert any("layer size: SharedLayer is 26.5 MB" in line for line in over)
     assert any(line.startswith("memory: AuthFunction") for line in over)
     assert any("issued 1 Scan" in line for line in over)
-    assert any("GET /api/me has no declared minimum" in line for line in over)
+    assert any("GET /api/nowhere has no declared minimum" in line for line in over)
     assert any(line.startswith("load: 2 error(s)") for line in over)
     assert any(
         "made GetItem, GetItem / GetItem again; the minimum is GetItem / GetItem again" in line
