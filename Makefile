@@ -8,12 +8,14 @@ STAMP     := $(VENV)/.installed
 PORT      ?= 3000
 EVENT     ?=
 FUNCTION  ?=
+QUEUE     ?=
 ARGS      ?=
 
-.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod bench bench-check invoke fire clean
+.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod bench bench-check invoke fire redrive clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' \
+	  | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt
 	@py="$$(scripts/find-python.sh)" || exit 1; \
@@ -75,6 +77,9 @@ invoke: $(STAMP) ## run one function with an event, like sam local invoke: make 
 
 fire: $(STAMP) ## fire a schedule of the running local cloud now: make fire FUNCTION=ScheduledFunction SCHEDULE=DlqMonitor
 	$(PY) -m local fire $(FUNCTION) $(SCHEDULE) --port $(PORT)
+
+redrive: $(STAMP) ## move a DLQ's messages back to their queue on the running local cloud: make redrive QUEUE=OrderDLQ
+	$(PY) -m local redrive $(QUEUE) --port $(PORT)
 
 clean: ## remove build outputs and the virtual environment
 	rm -rf .aws-sam $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
 """Command line: `python -m local [serve] ...`, `python -m local invoke ...`, `python -m local fire ...`,
-`python -m local send ...`."""
+`python -m local send ...`, `python -m local redrive ...` (``COMMANDS`` lists them, and the help too)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from local.cache_probe import choose_cache
 from local.cloud import CloudOptions, LocalCloud
 from local.console import Console
 from local.emulator import AwsClients, Emulator
@@ -52,19 +54,45 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+
+
 def _running_cloud_address(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="gateway address of the running local cloud")
-    parser.add_argument("--port", type=int, default=3000, help="gateway port of the running local cloud")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help="gateway address of the running local cloud (default %(default)s)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="gateway port of the running local cloud (default %(default)s)",
+    )
+
+
+def _commands_epilog() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [f"  {name:<{width}}  {command.summary}" for name, command in COMMANDS.items()]
+    return (
+        "commands:\n"
+        + "\n".join(lines)
+        + "\n\n`python -m local COMMAND --help` describes one; without a command, `serve` runs."
+    )
 
 
 def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m local",
-        description="Run the template locally: AWS emulator, HTTP API gateway, SQS delivery, schedules. "
-        "Other commands: `python -m local invoke --help`, `python -m local fire --help`.",
+        prog="python -m local [serve]",
+        description="Run the template locally: AWS emulator, HTTP API gateway, SQS delivery, schedules.",
+        epilog=_commands_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address of the gateway (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=3000, help="port of the gateway (default 3000)")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address of the gateway (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port of the gateway (default %(default)s)"
+    )
     _common(parser)
     parser.add_argument(
         "--max-instances", type=int, default=4, help="concurrent instances per function (default 4)"
@@ -79,7 +107,9 @@ def _serve_parser() -> argparse.ArgumentParser:
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
     )
     parser.add_argument(
-        "--no-seed", action="store_true", help="do not create the local admin and demo accounts at start-up"
+        "--no-seed",
+        action="store_true",
+        help="do not create the local admin, the demo accounts and the sample catalog at start-up",
     )
     return parser
 
@@ -126,30 +156,66 @@ def _send_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _redrive_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local redrive",
+        description="Move the messages of a dead-letter queue back to the queue they failed in: on the "
+        "running local cloud (receive, send, delete), or with --aws on the deployed stack (SQS's "
+        "StartMessageMoveTask). See docs/runbook.md.",
+    )
+    parser.add_argument("queue", help="the dead-letter queue's logical id, e.g. OrderDLQ")
+    parser.add_argument(
+        "--to", metavar="QUEUE", help="the destination queue's logical id (default: the DLQ's source queue)"
+    )
+    parser.add_argument("--max", type=int, metavar="N", help="move at most N messages (local only)")
+    _running_cloud_address(parser)
+    parser.add_argument(
+        "--aws",
+        action="store_true",
+        help="redrive the deployed queue with your AWS credentials (names from the template and "
+        "--parameter-overrides, e.g. Stage=prod)",
+    )
+    parser.add_argument("--region", help="AWS region with --aws (default: your AWS configuration's)")
+    parser.add_argument(
+        "--per-second",
+        type=int,
+        metavar="N",
+        help="with --aws: MaxNumberOfMessagesPerSecond of the move task",
+    )
+    parser.add_argument("--wait", action="store_true", help="with --aws: wait until the move task finishes")
+    _common(parser)
+    return parser
+
+
+@dataclass(frozen=True)
+class Command:
+    summary: str
+    parser: Callable[[], argparse.ArgumentParser]
+    run: Callable[[argparse.Namespace], int]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    command = args[0] if args and args[0] in ("serve", "invoke", "fire", "send") else "serve"
-    if args and args[0] == command:
+    name = args[0] if args and args[0] in COMMANDS else "serve"
+    if args and args[0] == name:
         args = args[1:]
+    command = COMMANDS[name]
     try:
-        if command == "invoke":
-            return invoke(_invoke_parser().parse_args(args))
-        if command == "fire":
-            return fire(_fire_parser().parse_args(args))
-        if command == "send":
-            return send(_send_parser().parse_args(args))
-        return serve(_serve_parser().parse_args(args))
+        return command.run(command.parser().parse_args(args))
     except _CONFIG_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
 def serve(args: argparse.Namespace) -> int:
+    template = (args.template or TEMPLATE_PATH).resolve()
+    overrides = parse_parameter_overrides(args.parameter_overrides)
+    cache = choose_cache(template, overrides)
     options = CloudOptions(
-        template=(args.template or TEMPLATE_PATH).resolve(),
+        template=template,
         host=args.host,
         port=args.port,
-        parameter_overrides=parse_parameter_overrides(args.parameter_overrides),
+        parameter_overrides=overrides,
         max_instances=args.max_instances,
         sqs_visibility_override=args.sqs_visibility_override,
         reload=not args.no_reload,
@@ -168,6 +234,8 @@ def serve(args: argparse.Namespace) -> int:
     except PortInUseError as exc:
         print(f"error: {exc}: is a local cloud already running? Choose another with --port.", file=sys.stderr)
         return 1
+    if cache is not None:
+        cloud.console.line("cache", f"read cache: {cache}")
     while not stop.wait(0.5):
         pass
     cloud.console.line("", "stopping the local cloud…")
@@ -309,3 +377,86 @@ def _message_bodies(text: str) -> list[str]:
         if bodies:
             return bodies
     return [text]
+
+
+def redrive(args: argparse.Namespace) -> int:
+    from local import redrive as moves
+
+    if args.aws:
+        return _redrive_aws(args)
+    base = f"http://{args.host}:{args.port}"
+    running = _running_cloud(base)
+    if running is None:
+        print(f"error: no local cloud answers on {base}; start one with `make dev`", file=sys.stderr)
+        return 1
+    queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
+    for logical in (args.queue, args.to):
+        if logical is not None and logical not in queues:
+            print(f"error: no queue {logical!r}; the template has: {', '.join(queues)}", file=sys.stderr)
+            return 1
+    sqs = AwsClients(str(running["endpointUrl"])).sqs()
+    dlq_url = str(queues[args.queue]["ref"])
+    destination = str(queues[args.to]["ref"]) if args.to else moves.source_queue_of(sqs, dlq_url)
+    done = moves.move_messages(sqs, dlq_url, destination, limit=args.max)
+    names = {str(res["ref"]): name for name, res in queues.items()}
+    print(
+        json.dumps(
+            {"queue": args.queue, "destination": names.get(destination, destination), "moved": done.moved}
+        )
+    )
+    return 0
+
+
+def _redrive_aws(args: argparse.Namespace) -> int:
+    from local import redrive as moves
+
+    stack = Stack.from_file(
+        args.template or TEMPLATE_PATH, parse_parameter_overrides(args.parameter_overrides)
+    )
+    names = {}
+    for logical in (args.queue, args.to):
+        if logical is None:
+            continue
+        name = stack.prop(logical, "QueueName") if logical in stack.of_type("AWS::SQS::Queue") else None
+        if not isinstance(name, str):
+            print(f"error: {logical!r} is not a queue with a QueueName in the template", file=sys.stderr)
+            return 1
+        names[logical] = name
+    sqs = _aws_sqs(args.region)
+
+    def arn(queue_name: str) -> str:
+        url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        return str(
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
+
+    result = moves.start_move_task(
+        sqs,
+        arn(names[args.queue]),
+        destination_arn=arn(names[args.to]) if args.to else None,
+        per_second=args.per_second,
+        wait=args.wait,
+    )
+    print(json.dumps({"queue": args.queue, **result}))
+    return 0 if result.get("status", "COMPLETED") == "COMPLETED" else 1
+
+
+def _aws_sqs(region: str | None) -> Any:
+    """An SQS client with the caller's own AWS configuration (never the emulator's)."""
+    import boto3
+
+    return boto3.session.Session(region_name=region).client("sqs")
+
+
+#: Every command, in the order the help lists them.
+COMMANDS: dict[str, Command] = {
+    "serve": Command("run the whole template locally (the default command)", _serve_parser, serve),
+    "invoke": Command("run one function once with an event, like `sam local invoke`", _invoke_parser, invoke),
+    "fire": Command("fire a schedule of the running local cloud now", _fire_parser, fire),
+    "send": Command("put a message on a queue of the running local cloud", _send_parser, send),
+    "redrive": Command(
+        "move a dead-letter queue's messages back to their queue (local cloud, or --aws)",
+        _redrive_parser,
+        redrive,
+    ),
+}

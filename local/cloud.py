@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -63,6 +64,7 @@ class LocalCloud:
         self._stopping = threading.Event()
         self.started_at = 0.0
         self.seed_report: dict[str, Any] = {}
+        self.catalog_seed: str | None = None
 
     @property
     def gateway_url(self) -> str:
@@ -97,6 +99,7 @@ class LocalCloud:
             )
         if self.options.seed:
             self.seed_report = seed.run(self.functions, self.emulator.endpoint_url, region=self.stack.region)
+            self.catalog_seed = self._seed_catalog()
         self.router = Router(route for spec in self.functions.values() for route in spec.http_routes)
         self.cors = self._cors()
         queues = {
@@ -197,6 +200,26 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ information
 
+    def _seed_catalog(self) -> str | None:
+        """A few categories, products and posts by the seeded admin (local/seed_catalog.py)."""
+        from local.seed_catalog import seed_catalog
+
+        assert self.stack is not None
+        table = self.stack.physical.get("AppTable")
+        if table is None or table.type != "AWS::DynamoDB::Table" or "ProductsFunction" not in self.functions:
+            return None
+        try:
+            report = seed_catalog(
+                self.emulator.endpoint_url,
+                str(table.ref),
+                author_id=self.seed_report.get("adminId"),
+                cache_url=str(self.stack.parameters.get("CacheUrl") or ""),
+                region=self.stack.region,
+            )
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            return f"seeding failed: {exc}"
+        return report.describe()
+
     def health(self) -> dict[str, Any]:
         assert self.stack is not None
         return {
@@ -283,6 +306,8 @@ class LocalCloud:
         lines.append(f"  instances  up to {self.options.max_instances} per function")
         if self.seed_report:
             lines.extend(seed.describe(self.seed_report))
+        if self.catalog_seed:
+            lines.append(f"  catalog    {self.catalog_seed}")
         lines.append("  routes")
         routes = sorted(self.router.routes, key=lambda route: (route.path, route.method))
         width = max((len(route.route_key) for route in routes), default=0)

@@ -1,6 +1,11 @@
-"""Content endpoint group. Thin: routers come from the shared layer (they land with the content issue)."""
+"""Content endpoint group (posts and categories). Thin: routers come from the shared layer."""
 
 from backend.http.app import create_app, create_handler
+from backend.http.routers import categories, posts
 
-app = create_app("content", routers=[])
+app = create_app(
+    "content",
+    routers=[posts.router, categories.router],
+    description="Posts and categories: published posts and categories through the read cache.",
+)
 handler = create_handler(app)

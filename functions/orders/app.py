@@ -1,6 +1,15 @@
-"""Orders endpoint group. Thin: routers come from the shared layer (they land with the orders issue)."""
+"""Orders endpoint group. Thin: the router comes from the shared layer.
+
+The first request of a container is usually a read: what only placing an order needs (Powertools
+idempotency, the products repository, SQS) is imported by that route on first use.
+"""
 
 from backend.http.app import create_app, create_handler
+from backend.http.routers import orders
 
-app = create_app("orders", routers=[])
+app = create_app(
+    "orders",
+    routers=[orders.router],
+    description="Place (idempotent, transactional), list, read, cancel and move orders.",
+)
 handler = create_handler(app)

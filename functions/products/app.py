@@ -1,6 +1,11 @@
-"""Products endpoint group. Thin: routers come from the shared layer (they land with the products issue)."""
+"""Products endpoint group. Thin: routers come from the shared layer."""
 
 from backend.http.app import create_app, create_handler
+from backend.http.routers import products
 
-app = create_app("products", routers=[])
+app = create_app(
+    "products",
+    routers=[products.router],
+    description="The product catalogue: public reads through the read cache, admin writes.",
+)
 handler = create_handler(app)

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from local.template import load_template
+from local.template import load_template, resources_of_type
 from tests.integration.conftest import ROOT, LocalCloud, wait_until
 
 pytestmark = pytest.mark.integration
@@ -756,7 +756,8 @@ def test_health_exposes_endpoints_and_resolved_resources(local_cloud: LocalCloud
     assert health["status"] == "ok"
     assert health["endpointUrl"].startswith("http://127.0.0.1:")
     assert local_cloud.table_name == "app-backend-dev"
-    assert set(local_cloud.queue_urls) == {"EmailQueue", "EmailDLQ", "OrderQueue", "OrderDLQ"}
+    assert set(local_cloud.queue_urls) == set(resources_of_type("AWS::SQS::Queue"))
+    assert {"EmailQueue", "EmailDLQ", "OrderQueue", "OrderDLQ"} <= set(local_cloud.queue_urls)
     assert health["parameters"]["HousekeepingSchedule"] == "rate(1 minute)"
 
 
@@ -788,7 +789,11 @@ def test_unknown_paths_reach_the_fallback_route(local_cloud: LocalCloud) -> None
 
 
 def test_the_housekeeping_schedule_is_listed(local_cloud: LocalCloud) -> None:
-    (dlq_monitor,) = local_cloud.get("/_local/schedules").json()
+    schedules = {entry["event"]: entry for entry in local_cloud.get("/_local/schedules").json()}
+    assert set(schedules) == {"DlqMonitor", "OrderSweeper", "LowStockDigest"}
+    assert schedules["OrderSweeper"]["schedule"] == "rate(5 minutes)"
+    assert schedules["LowStockDigest"]["schedule"] == "cron(0 7 * * ? *)"
+    dlq_monitor = schedules["DlqMonitor"]
     assert dlq_monitor["function"] == "ScheduledFunction"
     assert dlq_monitor["event"] == "DlqMonitor"
     assert dlq_monitor["schedule"] == "rate(1 minute)"
@@ -813,6 +818,7 @@ def test_the_merged_openapi_document(local_cloud: LocalCloud) -> None:
     prefixes = (
         "/api/health",
         "/api/auth/",
+        "/api/me",
         "/api/users",
         "/api/products",
         "/api/posts",

@@ -34,8 +34,17 @@ def test_every_function_has_a_sample_event() -> None:
     assert {path.parent.name for path in EVENTS} == set(FUNCTION_BY_DIR)
 
 
+#: Renders `${ACCESS_TOKEN}`-style placeholders of sample events (another change adds it).
+PLACEHOLDER_RENDERER = ROOT / "local" / "sample_identity.py"
+
+
 @pytest.mark.parametrize("event_path", EVENTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_sample_event_runs(local_cloud: LocalCloud, event_path: Path) -> None:
+    if "${" in event_path.read_text() and not PLACEHOLDER_RENDERER.exists():
+        pytest.skip(
+            "the event holds a ${...} token placeholder and local/sample_identity.py, which renders "
+            "them, is not here yet"
+        )
     function = FUNCTION_BY_DIR[event_path.parent.name]
     done = subprocess.run(
         [

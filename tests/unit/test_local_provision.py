@@ -113,10 +113,14 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     assert scheduled.environment["MONITORED_DLQ_URLS"] == ",".join(
         [stack.physical[name].ref for name in ("EmailDLQ", "OrderDLQ", "MaintenanceDLQ", "EmailEventsDLQ")]
     )
-    (dlq_monitor,) = scheduled.schedules
+    dlq_monitor, order_sweeper, low_stock_digest = scheduled.schedules
     assert dlq_monitor.expression == "rate(1 minute)"
     assert json.loads(dlq_monitor.input or "") == {"task": "dlq-monitor"}
     assert dlq_monitor.rule_name == "app-backend-dlq-monitor-dev"
+    assert order_sweeper.expression == "rate(5 minutes)"
+    assert json.loads(order_sweeper.input or "") == {"task": "order-sweeper"}
+    assert low_stock_digest.expression == "cron(0 7 * * ? *)"
+    assert json.loads(low_stock_digest.input or "") == {"task": "low-stock-digest"}
 
     worker = functions["WorkerFunction"]
     assert worker.environment["MAIL_FROM"] == "no-reply@example.com"
@@ -127,6 +131,8 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     assert maintenance_jobs.batch_size == 1
     assert email_events.queue_arn == stack.physical["EmailEventsQueue"].attributes["Arn"]
     assert worker.environment["SES_CONFIGURATION_SET"] == stack.physical["EmailConfigurationSet"].ref
+    # a purge out of time enqueues its follow-up from the worker
+    assert worker.environment["MAINTENANCE_QUEUE_URL"] == stack.physical["MaintenanceQueue"].ref
     assert email_jobs.batch_size == 10
     assert email_jobs.batching_window == 1
     assert email_jobs.report_batch_item_failures is True

@@ -82,6 +82,14 @@ class ConcurrentModificationError(ConflictError):
     default_message = "The resource was modified by someone else; reload and try again"
 
 
+class UnprocessableError(AppError):
+    """Well-formed and valid, but it cannot be processed as asked (e.g. an idempotency key reused
+    with another body: the IETF Idempotency-Key draft's 422)."""
+
+    code = "UNPROCESSABLE"
+    default_message = "The request cannot be processed"
+
+
 class PayloadTooLargeError(AppError):
     code = "PAYLOAD_TOO_LARGE"
     default_message = "Request body is too large"

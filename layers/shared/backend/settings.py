@@ -50,6 +50,18 @@ class Settings(BaseModel):
     ses_configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
     ops_email: str | None = Field(None, alias="OPS_EMAIL")
     monitored_dlq_urls: CsvList = Field(default_factory=list, alias="MONITORED_DLQ_URLS")
+    #: Redis/Valkey URL (``rediss://…``): idempotency records live there instead of the table.
+    cache_url: str | None = Field(None, alias="CACHE_URL")
+    #: The order sweeper re-enqueues ``order.process`` for PENDING orders older than this.
+    pending_order_requeue_after_seconds: int = Field(
+        600, alias="PENDING_ORDER_REQUEUE_AFTER_SECONDS", ge=0, le=86_400
+    )
+    #: ... and cancels (stock restored) PENDING orders older than this.
+    pending_order_cancel_after_seconds: int = Field(
+        86_400, alias="PENDING_ORDER_CANCEL_AFTER_SECONDS", ge=60, le=30 * 86_400
+    )
+    #: The daily digest lists active products with less stock than this.
+    low_stock_threshold: int = Field(5, alias="LOW_STOCK_THRESHOLD", ge=1, le=1_000_000)
     max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=10 * 1_048_576)
     parameters_max_age_seconds: int = Field(300, alias="PARAMETERS_MAX_AGE_SECONDS", ge=0, le=3600)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -79,3 +80,17 @@ def test_a_purge_that_runs_out_of_time_hands_over_to_a_follow_up_job(api: Api) -
     )
     assert result["remaining"] == 5  # one batch of 25 deleted, then the time budget was spent
     assert follow_ups == [(account.id, 1)]
+
+
+def test_deleting_an_author_makes_cached_post_pages_stale(api: Api) -> None:
+    """An anonymous reader who had a deleted author's published post cached gets 404 afterwards."""
+    from functions.content import app as content_app
+    from functions.users import app as users_app
+
+    author = api.account()
+    post = api.container.posts.create(author_id=author.id, title="Soon gone", slug="soon-gone")
+    api.container.posts.update(post, published=True)
+    assert api.call(content_app.handler, "GET", "/api/posts/soon-gone").status == 200  # now cached
+    assert api.call(users_app.handler, "DELETE", "/api/me", token=author.token).status == 204
+    time.sleep(1.2)  # the cache's settle margin after a write (docs/caching.md)
+    assert api.call(content_app.handler, "GET", "/api/posts/soon-gone").status == 404

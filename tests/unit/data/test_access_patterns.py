@@ -329,6 +329,34 @@ def test_orders_by_status_oldest_first_queries_each_shard(
     assert log.indexes() == ["GSI2"] * 4 + [None]
 
 
+@pattern("AP35")
+def test_all_orders_newest_first_queries_each_shard_of_gsi3(
+    orders: Any, make_user: Any, make_product: Any
+) -> None:
+    product = make_product(stock=100)
+    placed = [_place(orders, make_user().id, product) for _ in range(5)]
+    orders.update_status(placed[0], OrderStatus.CANCELLED)
+    with count_requests() as log:
+        page = orders.list_all(PageRequest())
+    assert [o.id for o in page.items] == [o.id for o in reversed(placed)]
+    assert page.meta.total == 5
+    assert log.operations() == ["Query"] * 4 + ["BatchGetItem"]
+    assert log.indexes() == ["GSI3"] * 4 + [None]
+    assert log.sizes()[-1] == 4 * len(OrderStatus)  # every shard of every status counter
+
+
+@pattern("AP36")
+def test_low_stock_products_is_one_filtered_query(make_product: Any) -> None:
+    from backend.repositories.inventory import low_stock_products
+
+    low = make_product(stock=2)
+    make_product(stock=50)
+    with count_requests() as log:
+        assert [p.id for p in low_stock_products(5)] == [low.id]
+    assert log.operations() == ["Query"]
+    assert log.indexes() == ["GSI1"]
+
+
 @pattern("AP26")
 def test_a_listing_total_is_one_counter_read(counters: Any, make_user: Any) -> None:
     from backend.repositories import counters as refs
@@ -404,6 +432,72 @@ def test_suppression_check_is_one_get_item(make_user: Any) -> None:
     assert log.operations() == ["GetItem"]
     assert suppressions.suppress(user.email, reason="BOUNCED") == user.id
     assert suppressions.is_suppressed(user.email.upper()) is True
+
+
+@pattern("AP31")
+def test_every_product_newest_first(products: Any, make_product: Any) -> None:
+    first = make_product()
+    hidden = make_product(active=False)
+    last = make_product()
+    with count_requests() as log:
+        page = products.list_all(PageRequest())
+    assert [p.id for p in page.items] == [last.id, hidden.id, first.id]
+    assert page.meta.total == 3
+    assert log.operations() == ["Query", "GetItem"]
+    assert log.indexes() == ["GSI3", None]
+
+
+@pattern("AP32")
+def test_every_product_of_a_category(products: Any, make_product: Any, make_category: Any) -> None:
+    category = make_category().id
+    active = make_product(category_id=category)
+    hidden = make_product(category_id=category, active=False)
+    make_product()
+    with count_requests() as log:
+        page = products.list_all_by_category(category, PageRequest())
+    assert [p.id for p in page.items] == [hidden.id, active.id]
+    assert page.meta.total == 2
+    assert log.operations() == ["Query", "BatchGetItem", "GetItem"]
+    assert log.indexes() == ["GSI4", None, None]
+
+
+@pattern("AP33")
+def test_published_posts_of_an_author(posts: Any, make_user: Any, clock: Any) -> None:
+    author, other = make_user().id, make_user().id
+    early = posts.create(author_id=author, title="A", slug="a", published=True, published_at=clock())
+    posts.create(author_id=author, title="Draft", slug="d")
+    posts.create(author_id=other, title="O", slug="o", published=True)
+    clock.advance(minutes=1)
+    late = posts.create(author_id=author, title="B", slug="b", published=True, published_at=clock())
+    with count_requests() as log:
+        page = posts.list_published_by_author(author, PageRequest())
+    assert [p.id for p in page.items] == [late.id, early.id]
+    assert page.meta.total == 2
+    assert log.operations() == ["Query", "BatchGetItem", "GetItem"]
+    assert log.indexes() == ["GSI4", None, None]
+    unpublished = posts.update(posts.get(late.id), published=False)
+    assert [p.id for p in posts.list_published_by_author(author, PageRequest()).items] == [early.id]
+    posts.delete(posts.get(early.id))
+    assert posts.list_published_by_author(author, PageRequest()).meta.total == 0
+    assert unpublished.published_at is None
+
+
+@pattern("AP34")
+def test_cache_stamps_are_one_get_item_and_one_update_item(db: Any) -> None:
+    from backend.repositories.cache_stamps import CacheStampsRepository
+
+    stamps = CacheStampsRepository()
+    assert stamps.read() == {}
+    with count_requests() as write:
+        stamps.write({"products": 1_700_000_000_000, "posts": 5})
+    assert write.operations() == ["UpdateItem"]
+    with count_requests() as read:
+        assert stamps.read() == {"products": 1_700_000_000_000, "posts": 5}
+    assert read.operations() == ["GetItem"]
+    stamps.write({"posts": 6})
+    assert stamps.read() == {"products": 1_700_000_000_000, "posts": 6}
+    with pytest.raises(ValueError, match="unknown"):
+        stamps.write({"orders": 1})
 
 
 @pytest.mark.parametrize("reader", ["user", "post", "product", "category", "order"])

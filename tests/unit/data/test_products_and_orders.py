@@ -208,3 +208,42 @@ class TestOrders:
             OrderStatus.PENDING, PageRequest(), created_before=created + timedelta(milliseconds=1)
         )
         assert [o.id for o in after_old.items] == [old.id]
+
+    def test_failures_name_the_product(
+        self, orders: Any, products: Any, make_product: Any, make_user: Any
+    ) -> None:
+        user, ok, gone = make_user(), make_product(), make_product(name="Gone")
+        products.delete(products.get(gone.id))
+        with pytest.raises(NotFoundError) as caught:
+            orders.create(user.id, [line(ok), line(gone)])
+        assert caught.value.details == [
+            {"field": "items[1]", "message": "Gone no longer exists", "productId": gone.id}
+        ]
+        scarce = make_product(stock=0)
+        with pytest.raises(ConflictError) as short:
+            orders.create(user.id, [line(scarce)])
+        assert short.value.details[0]["productId"] == scarce.id
+
+    def test_admin_listings_are_newest_first_and_total_every_status(
+        self, orders: Any, make_product: Any, make_user: Any
+    ) -> None:
+        product = make_product(stock=20)
+        placed = [orders.create(make_user().id, [line(product)]) for _ in range(5)]
+        orders.update_status(placed[1], OrderStatus.SHIPPED)
+        everything = orders.list_all(PageRequest(limit=3))
+        assert [o.id for o in everything.items] == [o.id for o in placed[::-1][:3]]
+        assert everything.meta.total == 5
+        rest = orders.list_all(PageRequest(limit=3, cursor=everything.next_cursor))
+        assert [o.id for o in rest.items] == [placed[1].id, placed[0].id]
+        assert rest.next_cursor is None
+        pending = orders.list_by_status(OrderStatus.PENDING, PageRequest(), newest_first=True)
+        assert [o.id for o in pending.items] == [placed[4].id, placed[3].id, placed[2].id, placed[0].id]
+
+
+def test_low_stock_reads_active_products_under_the_threshold(make_product: Any) -> None:
+    from backend.repositories.inventory import low_stock_products
+
+    low, lower = make_product(name="Low", stock=4), make_product(name="Lower", stock=0)
+    make_product(stock=5)
+    make_product(stock=1, active=False)
+    assert [p.id for p in low_stock_products(5)] == [lower.id, low.id]

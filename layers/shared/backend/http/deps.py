@@ -19,6 +19,7 @@ from backend.models.clock import Clock, utcnow
 from backend.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from backend.cache import ReadCache
     from backend.config import RuntimeConfig
     from backend.repositories.action_tokens import ActionTokensRepository
     from backend.repositories.categories import CategoriesRepository
@@ -31,7 +32,12 @@ if TYPE_CHECKING:
     from backend.repositories.suppressions import SuppressionsRepository
     from backend.repositories.users import UsersRepository
     from backend.services.auth import IdentityDeps
+    from backend.services.categories import CategoriesDeps
+    from backend.services.idempotency import Idempotency, Idempotent
     from backend.services.keyring import Keyring
+    from backend.services.orders import JobDeps, PlaceDeps
+    from backend.services.posts import ContentDeps
+    from backend.services.products import CatalogDeps
     from backend.services.users import UsersDeps
 
 
@@ -117,7 +123,38 @@ class Container:
 
         return OrdersRepository(lambda: self.cursor_key, clock=self.clock)
 
+    # ------------------------------------------------------------------ read cache
+    @cached_property
+    def cache(self) -> ReadCache:
+        """The read cache: Redis at CACHE_URL, else in-process (stamps in the table); docs/caching.md."""
+        from backend.cache.factory import build_read_cache
+
+        def stamps() -> Any:
+            from backend.repositories.cache_stamps import CacheStampsRepository
+
+            return CacheStampsRepository()
+
+        return build_read_cache(table_name=self.settings.table_name, stamps=stamps)
+
     # ------------------------------------------------------------------ services' collaborators
+    @cached_property
+    def catalog_deps(self) -> CatalogDeps:
+        from backend.services.products import CatalogDeps
+
+        return CatalogDeps(products=self.products, categories=self.categories, cache=self.cache)
+
+    @cached_property
+    def categories_deps(self) -> CategoriesDeps:
+        from backend.services.categories import CategoriesDeps
+
+        return CategoriesDeps(categories=self.categories, cache=self.cache)
+
+    @cached_property
+    def content_deps(self) -> ContentDeps:
+        from backend.services.posts import ContentDeps
+
+        return ContentDeps(posts=self.posts, categories=self.categories, cache=self.cache)
+
     @cached_property
     def identity(self) -> IdentityDeps:
         from backend.services import queues
@@ -155,7 +192,55 @@ class Container:
         from backend.services.users import UsersDeps
 
         return UsersDeps(
-            users=self.users, purge_posts=queues.enqueue_purge_user_posts, send_email=queues.enqueue_email
+            users=self.users,
+            purge_posts=queues.enqueue_purge_user_posts,
+            send_email=queues.enqueue_email,
+            invalidate=lambda *namespaces: self.cache.invalidate(*namespaces),  # noqa: PLW0108 - lazy: only a deletion builds the cache
+        )
+
+    # ------------------------------------------------------------------ orders
+    @cached_property
+    def idempotency(self) -> Idempotency:
+        """Powertools idempotency over the table (or Redis with CACHE_URL); imported on first use."""
+        from backend.services.idempotency import Idempotency
+
+        return Idempotency(self.settings)
+
+    @cached_property
+    def order_placement(self) -> Idempotent:
+        from backend.services import orders
+
+        return orders.placement(self.idempotency)
+
+    @cached_property
+    def place_order(self) -> PlaceDeps:
+        from backend.services import queues
+        from backend.services.orders import PlaceDeps
+
+        return PlaceDeps(
+            orders=self.orders,
+            products=self.products,
+            enqueue_job=queues.enqueue_order_job,
+            placement=lambda: self.order_placement,
+        )
+
+    @cached_property
+    def order_process(self) -> Idempotent:
+        """The ``order.process`` job, run once per job id (worker)."""
+        from backend.services import orders
+
+        return orders.process_job(self.idempotency)
+
+    @cached_property
+    def order_jobs(self) -> JobDeps:
+        from backend.services import email, queues
+        from backend.services.orders import JobDeps
+
+        return JobDeps(
+            orders=self.orders,
+            users=self.users,
+            enqueue_job=queues.enqueue_order_job,
+            send_email_job=email.send_email_job,
         )
 
 

@@ -31,6 +31,7 @@ STATUS_BY_ERROR: dict[type[errors.AppError], int] = {
     errors.ConcurrentModificationError: 409,
     errors.ConflictError: 409,
     errors.PayloadTooLargeError: 413,
+    errors.UnprocessableError: 422,
     errors.UnsupportedMediaTypeError: 415,
     errors.RateLimitedError: 429,
     errors.UnavailableError: 503,

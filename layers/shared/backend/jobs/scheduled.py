@@ -1,7 +1,13 @@
-"""The scheduled function: runs the housekeeping task named in the schedule's Input."""
+"""The scheduled function: runs the housekeeping task named in the schedule's Input.
+
+Each task builds its collaborators here (the adapter) and calls one service function. Listings that
+page internally get a random cursor key per run: their cursors never leave the process, so the
+function needs no access to the token-signing secret.
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -9,11 +15,66 @@ from pydantic import ValidationError as PydanticValidationError
 
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
-from backend.schemas.jobs import ScheduledTask
+from backend.schemas.jobs import ScheduledTask, ScheduledTaskName
 from backend.services import housekeeping
+from backend.settings import get_settings
 
-TASKS: dict[str, Callable[[], dict[str, Any]]] = {
-    "dlq-monitor": housekeeping.monitor_dead_letter_queues,
+
+def _dlq_monitor(_task: ScheduledTask) -> dict[str, Any]:
+    return housekeeping.monitor_dead_letter_queues()
+
+
+def _order_sweeper(task: ScheduledTask) -> dict[str, Any]:
+    from backend.repositories.orders import OrdersRepository
+    from backend.services import queues
+
+    settings = get_settings()
+    return housekeeping.sweep_pending_orders(
+        OrdersRepository(secrets.token_bytes(32)),
+        enqueue_job=queues.enqueue_order_job,
+        requeue_after_seconds=_given(
+            task.requeue_after_seconds, settings.pending_order_requeue_after_seconds
+        ),
+        cancel_after_seconds=_given(task.cancel_after_seconds, settings.pending_order_cancel_after_seconds),
+    )
+
+
+def _low_stock_digest(task: ScheduledTask) -> dict[str, Any]:
+    from backend.models.enums import Role
+    from backend.repositories.inventory import low_stock_products
+    from backend.repositories.records import PageRequest, UserRecord
+    from backend.repositories.users import UsersRepository
+
+    settings = get_settings()
+    users = UsersRepository(secrets.token_bytes(32))
+
+    def admins() -> list[UserRecord]:
+        found: list[UserRecord] = []
+        cursor: str | None = None
+        while True:  # AP04: users by role, a page of 100 at a time
+            page = users.list(PageRequest(limit=100, cursor=cursor), role=Role.ADMIN)
+            found.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None or len(found) >= 1_000:
+                return found
+
+    return housekeeping.low_stock_digest(
+        low_stock=low_stock_products,
+        admins=admins,
+        threshold=_given(task.threshold, settings.low_stock_threshold),
+        stage=settings.stage,
+        fallback_to=settings.ops_email,
+    )
+
+
+def _given(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+TASKS: dict[ScheduledTaskName, Callable[[ScheduledTask], dict[str, Any]]] = {
+    "dlq-monitor": _dlq_monitor,
+    "order-sweeper": _order_sweeper,
+    "low-stock-digest": _low_stock_digest,
 }
 
 
@@ -25,7 +86,7 @@ def run_task(event: dict[str, Any]) -> dict[str, Any]:
             "Scheduled event must carry {'task': <name>} (the schedule's Input); known: " + ", ".join(TASKS)
         ) from None
     logger.append_keys(task=task.task)
-    return TASKS[task.task]()
+    return TASKS[task.task](task)
 
 
 def create_scheduled_handler() -> Any:

@@ -17,13 +17,22 @@ from pydantic import ValidationError as PydanticValidationError
 
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
-from backend.schemas.jobs import EmailJob, Job, PasswordResetRequestJob, PurgeUserPostsJob
+from backend.schemas.jobs import (
+    AnyJob,
+    EmailJob,
+    Job,
+    OrderConfirmationJob,
+    OrderProcessJob,
+    PasswordResetRequestJob,
+    PurgeUserPostsJob,
+)
 from backend.schemas.ses import SnsEnvelope
 from backend.services import email as email_service
 
-type AnyJob = EmailJob | PurgeUserPostsJob | PasswordResetRequestJob
 _job_adapter: TypeAdapter[AnyJob] = TypeAdapter(Job)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+#: The invocation being served (idempotency expires an in-progress job when it would time out).
+_invocation: dict[str, Any] = {}
 
 
 def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
@@ -31,8 +40,12 @@ def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
     from backend.services import maintenance, queues
 
     assert isinstance(job, PurgeUserPostsJob)
+    container = get_container()
     return maintenance.purge_user_posts(
-        job, posts=get_container().posts, enqueue_follow_up=queues.enqueue_purge_user_posts
+        job,
+        posts=container.posts,
+        enqueue_follow_up=queues.enqueue_purge_user_posts,
+        invalidate=container.cache.invalidate,
     )
 
 
@@ -78,11 +91,42 @@ def _send_email(job: AnyJob) -> dict[str, Any]:
     return email_service.send_email_job(job)
 
 
+def _process_order(job: AnyJob) -> dict[str, Any]:
+    """Once per job id: a redelivered or re-enqueued ``order.process`` returns the first outcome."""
+    from backend.http.deps import get_container
+    from backend.services.idempotency import IdempotencyInProgressError
+
+    assert isinstance(job, OrderProcessJob)
+    container = get_container()
+    try:
+        result: dict[str, Any] = container.order_process(
+            container.order_jobs,
+            data=job.model_dump(by_alias=True, mode="json"),
+            lambda_context=_invocation.get("context"),
+        )
+    except IdempotencyInProgressError:
+        # The same job is running in another invocation (a duplicate message): that one decides,
+        # and its own message comes back if it fails, so this copy is done.
+        logger.info("order.process already running elsewhere; duplicate dropped")
+        return {"jobId": job.job_id, "orderId": job.order_id, "outcome": "duplicate-in-flight"}
+    return result
+
+
+def _send_order_confirmation(job: AnyJob) -> dict[str, Any]:
+    from backend.http.deps import get_container
+    from backend.services import orders
+
+    assert isinstance(job, OrderConfirmationJob)
+    return orders.send_confirmation(get_container().order_jobs, job)
+
+
 #: The use case behind each job type (services import lazily: an email batch never loads posts).
 HANDLERS: dict[str, Callable[[AnyJob], dict[str, Any]]] = {
     "email.send": _send_email,
     "user.purge-posts": _purge_user_posts,
     "account.password-reset-request": _password_reset_request,
+    "order.process": _process_order,
+    "order.send-confirmation": _send_order_confirmation,
 }
 
 
@@ -115,6 +159,7 @@ def create_worker_handler() -> Any:
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         email_service.register_lambda_context(context)
+        _invocation["context"] = context
         response = process_partial_response(
             event=event, record_handler=handle_record, processor=processor, context=context
         )

@@ -15,8 +15,8 @@ from backend.models.enums import OrderStatus, Role
 # --------------------------------------------------------------------------- index names
 GSI1 = "GSI1"  # collections by owner, and unfiltered global listings; newest first by id
 GSI2 = "GSI2"  # filtered listings (role, published, category, order status)
-GSI3 = "GSI3"  # lookups by a unique alternate key (email, post slug, category slug)
-GSI4 = "GSI4"  # narrow search projection (searchText, role) for the users text search
+GSI3 = "GSI3"  # lookups by a unique alternate key (email, post slug, category slug); all products
+GSI4 = "GSI4"  # narrow projection (searchText, role): users text search; keys-only listings
 
 # --------------------------------------------------------------------------- shared attributes
 TTL_ATTRIBUTE = "expiresAt"  # epoch seconds; the table's TTL attribute (template.yaml)
@@ -84,9 +84,20 @@ def category_products(category_id: str) -> str:
     return f"CATEGORY#{category_id}#PRODUCTS"
 
 
+def category_all_products(category_id: str) -> str:
+    """GSI4PK of every product of a category, inactive ones too (the admin's filtered listing)."""
+    return f"CATEGORY#{category_id}#PRODUCTS#ALL"
+
+
+def author_published_posts(author_id: str) -> str:
+    """GSI4PK of an author's published posts (sparse), sorted by publication time."""
+    return f"USER#{author_id}#POSTS#PUBLISHED"
+
+
 # --------------------------------------------------------------------------- products and orders
 PRODUCT_SK = "PRODUCT"
 PRODUCTS_ACTIVE = "PRODUCTS#ACTIVE"
+PRODUCTS_ALL = "PRODUCTS#ALL"  # GSI3PK of every product (the admin's listing)
 ORDER_SK = "ORDER"
 ORDER_ITEM_SK_PREFIX = "ITEM#"
 #: Orders by status are written to this many GSI2 partitions per status (write sharding, see docs).
@@ -114,6 +125,11 @@ def orders_by_status(status: OrderStatus, shard: int) -> str:
     return f"ORDERS#STATUS#{status.value}#{shard}"
 
 
+def all_orders(shard: int) -> str:
+    """GSI3PK of every order (the admins' listing), write-sharded like the status listing."""
+    return f"ORDERS#ALL#{shard}"
+
+
 def shard_of(entity_id: str, shards: int) -> int:
     """Deterministic shard of an entity: the same id always lands in the same shard."""
     return zlib.crc32(entity_id.encode()) % shards
@@ -138,6 +154,9 @@ COUNTER_SK_PREFIX = "SHARD#"
 RATE_LIMIT_SK_PREFIX = "WINDOW#"
 IDEMPOTENCY_PK_PREFIX = "IDEMPOTENCY#"
 HEALTH_PROBE_PK = "HEALTH#PROBE"  # read (never written) by repositories/health.py
+#: The read cache's namespace stamps (in-process cache backend; see docs/caching.md).
+CACHE_STAMPS_PK = "CACHE#STAMPS"
+CACHE_STAMPS_SK = "STAMPS"
 
 
 def unique_pk(kind: str, value: str) -> str:

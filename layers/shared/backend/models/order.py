@@ -1,7 +1,8 @@
 """Order (``PK=ORDER#<id>, SK=ORDER``) and its lines (``PK=ORDER#<id>, SK=ITEM#<nnn>``).
 
 One Query on ``PK=ORDER#<id>`` returns the order with all its lines. Orders by status are written to
-``ORDERS#STATUS#<status>#<shard>`` in GSI2 (write sharding; readers merge the shards).
+``ORDERS#STATUS#<status>#<shard>`` in GSI2 and every order to ``ORDERS#ALL#<shard>`` in GSI3 (write
+sharding; readers merge the shards).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class OrderModel(TableItem, discriminator="Order"):
         self.gsi1pk, self.gsi1sk = keys.user_orders(self.user_id), self.id
         shard = keys.shard_of(self.id, keys.ORDER_STATUS_SHARDS)
         self.gsi2pk, self.gsi2sk = keys.orders_by_status(self.status, shard), self.id
+        self.gsi3pk, self.gsi3sk = keys.all_orders(shard), self.id
 
 
 class OrderItemModel(TableItem, discriminator="OrderItem"):

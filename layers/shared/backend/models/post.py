@@ -1,6 +1,7 @@
 """Post item (``PK=POST#<id>, SK=POST``) and its category links (``PK=POST#<id>, SK=CATEGORY#<cid>``).
 
-Links implement the many-to-many relation. A link is in GSI2 under ``CATEGORY#<cid>#POSTS`` only
+A published post is also in GSI4 under ``USER#<authorId>#POSTS#PUBLISHED`` (sparse, by publication
+time): the public listing of one author's posts. Links implement the many-to-many relation. A link is in GSI2 under ``CATEGORY#<cid>#POSTS`` only
 while the post is published (a sparse index), sorted by publication time.
 """
 
@@ -34,6 +35,8 @@ class PostModel(TableItem, discriminator="Post"):
         if self.published and self.published_at is not None:
             self.gsi2pk = keys.POSTS_PUBLISHED
             self.gsi2sk = keys.published_sort_key(iso(self.published_at), self.id)
+            self.gsi4pk = keys.author_published_posts(self.author_id)
+            self.gsi4sk = self.gsi2sk
         self.gsi3pk, self.gsi3sk = keys.post_slug_lookup(self.slug), keys.POST_SK
 
 

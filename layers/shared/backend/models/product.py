@@ -1,4 +1,9 @@
-"""Product item: ``PK=PRODUCT#<id>, SK=PRODUCT``; active products are in GSI1 and (with a category) GSI2."""
+"""Product item: ``PK=PRODUCT#<id>, SK=PRODUCT``.
+
+Active products are in GSI1 (``PRODUCTS#ACTIVE``) and, with a category, GSI2 (``CATEGORY#<id>#PRODUCTS``);
+every product is in GSI3 (``PRODUCTS#ALL``) and, with a category, GSI4
+(``CATEGORY#<id>#PRODUCTS#ALL``), the listings admins see (inactive products included).
+"""
 
 from __future__ import annotations
 
@@ -28,3 +33,6 @@ class ProductModel(TableItem, discriminator="Product"):
             self.gsi1pk, self.gsi1sk = keys.PRODUCTS_ACTIVE, self.id
             if self.category_id is not None:
                 self.gsi2pk, self.gsi2sk = keys.category_products(self.category_id), self.id
+        self.gsi3pk, self.gsi3sk = keys.PRODUCTS_ALL, self.id
+        if self.category_id is not None:
+            self.gsi4pk, self.gsi4sk = keys.category_all_products(self.category_id), self.id

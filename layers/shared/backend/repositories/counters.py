@@ -37,6 +37,7 @@ class CounterRef:
 USERS = CounterRef("users")
 POSTS_PUBLISHED = CounterRef("posts#published")
 PRODUCTS_ACTIVE = CounterRef("products#active")
+PRODUCTS_ALL = CounterRef("products")
 
 
 def users_with_role(role: Role) -> CounterRef:
@@ -45,6 +46,10 @@ def users_with_role(role: Role) -> CounterRef:
 
 def posts_of_author(author_id: str) -> CounterRef:
     return CounterRef(f"user#{author_id}#posts")
+
+
+def published_posts_of_author(author_id: str) -> CounterRef:
+    return CounterRef(f"user#{author_id}#posts#published")
 
 
 def orders_of_user(user_id: str) -> CounterRef:

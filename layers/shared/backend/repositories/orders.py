@@ -81,25 +81,26 @@ def _product_key_model(product_id: str) -> ProductModel:
     return model
 
 
+def _detail(field: str, message: str, line: OrderLine) -> dict[str, str]:
+    return {"field": field, "message": message, "productId": line.product_id}
+
+
 def _stock_failure(index: int, line: OrderLine) -> OnFail:
     def build(old: RawItem | None) -> AppError:
         field = f"items[{index}]"
         if old is None:
-            return NotFoundError("Product")
+            message = f"{line.product_name} no longer exists"
+            return NotFoundError(
+                "Product", details=[{"field": field, "message": message, "productId": line.product_id}]
+            )
         if raw_attribute(old, "active") is not True:
             message = f"{line.product_name} is not available"
-            return ConflictError(
-                message, code="PRODUCT_UNAVAILABLE", details=[{"field": field, "message": message}]
-            )
+            return ConflictError(message, code="PRODUCT_UNAVAILABLE", details=[_detail(field, message, line)])
         if Decimal(str(raw_attribute(old, "price"))) != line.unit_price:
             message = f"The price of {line.product_name} has changed"
-            return ConflictError(
-                message, code="PRICE_CHANGED", details=[{"field": field, "message": message}]
-            )
+            return ConflictError(message, code="PRICE_CHANGED", details=[_detail(field, message, line)])
         message = f"Not enough {line.product_name} in stock"
-        return ConflictError(
-            message, code="INSUFFICIENT_STOCK", details=[{"field": field, "message": message}]
-        )
+        return ConflictError(message, code="INSUFFICIENT_STOCK", details=[_detail(field, message, line)])
 
     return build
 
@@ -131,21 +132,49 @@ class OrdersRepository:
             convert=_orders,
         )
 
+    def list_all(self, request: PageRequest) -> Page[OrderRecord]:
+        """Every order, newest first (admins): one GSI3 Query per shard of ``ORDERS#ALL``, merged by
+        id; the total sums the status counters (one BatchGetItem)."""
+        specs = tuple(
+            QuerySpec(keys.all_orders(shard), index=keys.GSI3, forward=False)
+            for shard in range(keys.ORDER_STATUS_SHARDS)
+        )
+        refs = [counters.orders_with_status(status) for status in OrderStatus]
+        return list_page(
+            Listing("orders|all", specs),
+            request,
+            codec=self._codec,
+            total=lambda: sum(self._counters.totals(refs).values()),
+            convert=_orders,
+        )
+
     def list_by_status(
-        self, status: OrderStatus, request: PageRequest, *, created_before: datetime | None = None
+        self,
+        status: OrderStatus,
+        request: PageRequest,
+        *,
+        created_before: datetime | None = None,
+        newest_first: bool = False,
     ) -> Page[OrderRecord]:
-        """Oldest first (for the sweeper): one GSI2 Query per shard, merged by creation order.
+        """Oldest first (for the sweeper; ``newest_first`` for admins): one GSI2 Query per shard,
+        merged by creation order.
 
         ``created_before`` narrows every shard's key condition; ``meta.total`` still counts every
         order in ``status``.
         """
         bound = None if created_before is None else OrderModel.gsi2sk < min_id_at(created_before)
         specs = tuple(
-            QuerySpec(keys.orders_by_status(status, shard), index=keys.GSI2, range_condition=bound)
+            QuerySpec(
+                keys.orders_by_status(status, shard),
+                index=keys.GSI2,
+                range_condition=bound,
+                forward=not newest_first,
+            )
             for shard in range(keys.ORDER_STATUS_SHARDS)
         )
         query_id = (
             f"orders|status={status.value}|before={created_before.isoformat() if created_before else ''}"
+            f"|newest={int(newest_first)}"
         )
         ref = counters.orders_with_status(status)
         return list_page(

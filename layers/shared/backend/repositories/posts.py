@@ -26,6 +26,7 @@ from backend.repositories.dynamo import (
     for_write,
     get_item,
     query_page,
+    string_of,
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
@@ -95,6 +96,8 @@ def plan_post_deletion(
     published = post.published and post.published_at is not None
     if count_author:
         changes.add(counters.posts_of_author(post.author_id), -1)
+        if published:
+            changes.add(counters.published_posts_of_author(post.author_id), -1)
     if published:
         changes.add(counters.POSTS_PUBLISHED, -1)
     for category_id in categories_of(post):
@@ -151,6 +154,19 @@ class PostsRepository:
             convert=_posts,
         )
 
+    def list_published_by_author(self, author_id: str, request: PageRequest) -> Page[PostRecord]:
+        """An author's published posts by publication time, newest first: GSI4
+        ``USER#<id>#POSTS#PUBLISHED`` (sparse, keys only), then one BatchGetItem of the page."""
+        spec = QuerySpec(keys.author_published_posts(author_id), index=keys.GSI4, forward=False)
+        ref = counters.published_posts_of_author(author_id)
+        return list_page(
+            Listing.single(f"posts|published|author={author_id}", spec),
+            request,
+            codec=self._codec,
+            total=lambda: self._counters.total(ref),
+            convert=_posts_by_keys,
+        )
+
     def list_published_in_category(self, category_id: str, request: PageRequest) -> Page[PostRecord]:
         """Newest first: links in GSI2 ``CATEGORY#<id>#POSTS`` (sparse), then one BatchGet of the posts."""
         spec = QuerySpec(keys.category_posts(category_id), index=keys.GSI2, forward=False)
@@ -199,6 +215,7 @@ class PostsRepository:
         changes.add(counters.posts_of_author(author_id), 1)
         if record.published:
             changes.add(counters.POSTS_PUBLISHED, 1)
+            changes.add(counters.published_posts_of_author(author_id), 1)
         for category_id in record.category_ids:
             require_category(tx, category_id)
             tx.put(_link(record.id, category_id, record.published_at), on_fail=unexpected)
@@ -252,6 +269,7 @@ class PostsRepository:
         was, now_pub = post.published, changed.published
         if was != now_pub:
             changes.add(counters.POSTS_PUBLISHED, 1 if now_pub else -1)
+            changes.add(counters.published_posts_of_author(post.author_id), 1 if now_pub else -1)
         old_ids, new_ids = set(post.category_ids), set(changed.category_ids)
         for category_id in post.category_ids:
             if category_id not in new_ids:
@@ -302,6 +320,13 @@ class PostsRepository:
 
 def _posts(raw_items: list[RawItem]) -> list[PostRecord]:
     return [to_post_record(m) for m in to_models(raw_items) if isinstance(m, PostModel)]
+
+
+def _posts_by_keys(raw_items: list[RawItem]) -> list[PostRecord]:
+    """Index entries without the item's attributes: the posts themselves, in one BatchGetItem."""
+    wanted = [(string_of(raw, "PK"), string_of(raw, "SK")) for raw in raw_items]
+    found = batch_get(wanted)
+    return [to_post_record(m) for k in wanted if isinstance(m := found.get(k), PostModel)]
 
 
 def _posts_of_links(raw_items: list[RawItem]) -> list[PostRecord]:

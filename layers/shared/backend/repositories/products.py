@@ -1,4 +1,5 @@
-"""Products: by id, active (newest first), active of a category; create/update/delete with counters."""
+"""Products: by id, active (newest first), active of a category, and every product (newest first,
+overall or of a category: the admin's listings); create/update/delete with counters."""
 
 from __future__ import annotations
 
@@ -14,7 +15,15 @@ from backend.models.ids import new_id
 from backend.models.product import ProductModel
 from backend.repositories import counters
 from backend.repositories.checks import require_category
-from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, for_write, get_item, to_models
+from backend.repositories.dynamo import (
+    QuerySpec,
+    RawItem,
+    batch_get,
+    for_write,
+    get_item,
+    string_of,
+    to_models,
+)
 from backend.repositories.paging import CursorCodec, Listing, list_page
 from backend.repositories.records import UNSET, Page, PageRequest, ProductRecord, Unset
 from backend.repositories.transaction import Transaction, stale, unexpected
@@ -68,7 +77,9 @@ def _to_model(record: ProductRecord, *, new: bool = False) -> ProductModel:
 
 def _memberships(record: ProductRecord) -> list[counters.CounterRef]:
     """The counters a product in this state counts in."""
-    refs = [counters.PRODUCTS_ACTIVE] if record.active else []
+    refs = [counters.PRODUCTS_ALL]
+    if record.active:
+        refs.append(counters.PRODUCTS_ACTIVE)
     if record.category_id is not None:
         refs.append(counters.category_products(record.category_id))
         if record.active:
@@ -116,6 +127,30 @@ class ProductsRepository:
             codec=self._codec,
             total=lambda: self._counters.total(ref),
             convert=_products,
+        )
+
+    def list_all(self, request: PageRequest) -> Page[ProductRecord]:
+        """Every product, inactive ones too, newest first: GSI3 ``PRODUCTS#ALL``."""
+        spec = QuerySpec(keys.PRODUCTS_ALL, index=keys.GSI3, forward=False)
+        return list_page(
+            Listing.single("products|all", spec),
+            request,
+            codec=self._codec,
+            total=lambda: self._counters.total(counters.PRODUCTS_ALL),
+            convert=_products,
+        )
+
+    def list_all_by_category(self, category_id: str, request: PageRequest) -> Page[ProductRecord]:
+        """Every product of a category, inactive ones too, newest first: GSI4
+        ``CATEGORY#<id>#PRODUCTS#ALL`` (keys only), then one BatchGetItem of the page."""
+        spec = QuerySpec(keys.category_all_products(category_id), index=keys.GSI4, forward=False)
+        ref = counters.category_products(category_id)
+        return list_page(
+            Listing.single(f"products|all|category={category_id}", spec),
+            request,
+            codec=self._codec,
+            total=lambda: self._counters.total(ref),
+            convert=_products_by_keys,
         )
 
     # ------------------------------------------------------------------------- writes
@@ -206,3 +241,10 @@ class ProductsRepository:
 
 def _products(raw_items: list[RawItem]) -> list[ProductRecord]:
     return [to_product_record(m) for m in to_models(raw_items) if isinstance(m, ProductModel)]
+
+
+def _products_by_keys(raw_items: list[RawItem]) -> list[ProductRecord]:
+    """Index entries without the item's attributes: the products themselves, in one BatchGetItem."""
+    wanted = [(string_of(raw, "PK"), string_of(raw, "SK")) for raw in raw_items]
+    found = batch_get(wanted)
+    return [to_product_record(m) for k in wanted if isinstance(m := found.get(k), ProductModel)]

@@ -358,6 +358,12 @@ class UsersRepository:
             expected=len(posts),
             on_fail=fixed(ConcurrentModificationError),  # a post was added meanwhile: retry
         )
+        counters.delete_counter(
+            cascade,
+            counters.published_posts_of_author(user.id),
+            expected=sum(1 for p in posts if p.published and p.published_at is not None),
+            on_fail=fixed(ConcurrentModificationError),  # a post was published meanwhile: retry
+        )
         posts_fit = len(tx) + len(changes) + len(cascade) + len(post_changes) <= MAX_TRANSACTION_ITEMS
         if posts_fit:
             tx.extend(cascade)

@@ -1,12 +1,22 @@
-"""Transactional email templates. Values are HTML-escaped in the HTML part; a missing value fails."""
+"""Transactional email templates, each with a text and an HTML part.
+
+Every value is HTML-escaped in the HTML part (a name ``<script>`` arrives as text), subjects stay on
+one line, and a missing value fails the render (the job goes to the DLQ rather than out half-filled).
+A template may have a table: ``rows`` names the list value (order lines, low-stock products) whose
+entries fill ``row_text``/``row_html`` once each, and ``$rows`` places the result.
+"""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from string import Template
 
 from backend.errors import ValidationError
+
+type Scalar = str | int | float | bool
+type TemplateData = Mapping[str, Scalar | Sequence[Mapping[str, Scalar]]]
 
 
 @dataclass(frozen=True)
@@ -14,6 +24,10 @@ class EmailTemplate:
     subject: str
     text: str
     html: str
+    #: The list value rendered as a table (None: the template has no table).
+    rows: str | None = None
+    row_text: str = ""
+    row_html: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,27 @@ _LAYOUT = (
     '<hr><p style="color:#888;font-size:12px">You receive this email because of activity on your account.</p>'
     "</body></html>"
 )
+_TABLE = '<table style="border-collapse:collapse;width:100%">$head$rows</table>'
+_CELL = 'style="padding:4px 8px;border-bottom:1px solid #ddd'
+_LINE_HEAD = (
+    f'<tr><th {_CELL};text-align:left">Item</th><th {_CELL};text-align:right">Qty</th>'
+    f'<th {_CELL};text-align:right">Unit price</th><th {_CELL};text-align:right">Amount</th></tr>'
+)
+_LINE_ROW_HTML = (
+    f'<tr><td {_CELL}">$productName</td><td {_CELL};text-align:right">$quantity</td>'
+    f'<td {_CELL};text-align:right">$unitPrice</td><td {_CELL};text-align:right">$lineTotal</td></tr>'
+)
+_LINE_ROW_TEXT = "  $quantity x $productName @ $unitPrice = $lineTotal\n"
+
+
+def _lines_table(total_label: str) -> str:
+    head = Template(_TABLE).safe_substitute(head=_LINE_HEAD)
+    return head.replace(
+        "</table>",
+        f'<tr><td colspan="3" {_CELL};text-align:right"><b>{total_label}</b></td>'
+        f'<td {_CELL};text-align:right"><b>$total</b></td></tr></table>',
+    )
+
 
 TEMPLATES: dict[str, EmailTemplate] = {
     "welcome": EmailTemplate(
@@ -72,8 +107,46 @@ TEMPLATES: dict[str, EmailTemplate] = {
     ),
     "order-confirmation": EmailTemplate(
         subject="Order $orderId confirmed",
-        text="Hi $name,\n\nWe received your order $orderId (total $total). We will email you when it ships.\n",
-        html="<p>Hi $name,</p><p>We received your order <b>$orderId</b> (total $total).</p>",
+        text=(
+            "Hi $name,\n\nThank you for your order $orderId. We are preparing it and will email you "
+            "when it ships.\n\n$rows\nTotal: $total\n"
+        ),
+        html=(
+            "<p>Hi $name,</p><p>Thank you for your order <b>$orderId</b>. We are preparing it and will "
+            "email you when it ships.</p>" + _lines_table("Total")
+        ),
+        rows="lines",
+        row_text=_LINE_ROW_TEXT,
+        row_html=_LINE_ROW_HTML,
+    ),
+    "order-shipped": EmailTemplate(
+        subject="Order $orderId has shipped",
+        text="Hi $name,\n\nYour order $orderId is on its way.\n\n$rows\nTotal: $total\n",
+        html="<p>Hi $name,</p><p>Your order <b>$orderId</b> is on its way.</p>" + _lines_table("Total"),
+        rows="lines",
+        row_text=_LINE_ROW_TEXT,
+        row_html=_LINE_ROW_HTML,
+    ),
+    "low-stock-digest": EmailTemplate(
+        subject="[$stage] $count product(s) low on stock",
+        text=(
+            "Active products with fewer than $threshold in stock ($date):\n\n$rows$more\n"
+            "Restock or deactivate them in the catalogue.\n"
+        ),
+        html=(
+            "<p>Active products with fewer than <b>$threshold</b> in stock ($date):</p>"
+            + Template(_TABLE).safe_substitute(
+                head=f'<tr><th {_CELL};text-align:left">Product</th><th {_CELL};text-align:left">Id</th>'
+                f'<th {_CELL};text-align:right">Stock</th></tr>'
+            )
+            + "<p>$more</p><p>Restock or deactivate them in the catalogue.</p>"
+        ),
+        rows="products",
+        row_text="  $name ($productId): $stock left\n",
+        row_html=(
+            f'<tr><td {_CELL}">$name</td><td {_CELL}"><code>$productId</code></td>'
+            f'<td {_CELL};text-align:right">$stock</td></tr>'
+        ),
     ),
     "dlq-alert": EmailTemplate(
         subject="[$stage] $count message(s) waiting in dead-letter queues",
@@ -83,14 +156,24 @@ TEMPLATES: dict[str, EmailTemplate] = {
 }
 
 
-def render(template_name: str, data: dict[str, str | int | float | bool]) -> RenderedEmail:
+def _text(value: object) -> str:
+    return str(value)
+
+
+def render(template_name: str, data: TemplateData) -> RenderedEmail:
     try:
         template = TEMPLATES[template_name]
     except KeyError:
         raise ValidationError(f"Unknown email template {template_name!r}") from None
-    text_values = {key: str(value) for key, value in data.items()}
+    scalars = {key: value for key, value in data.items() if not isinstance(value, list | tuple)}
+    text_values = {key: _text(value) for key, value in scalars.items()}
     html_values = {key: html.escape(value, quote=True) for key, value in text_values.items()}
     try:
+        if template.rows is not None:
+            rows = data.get(template.rows)
+            if not isinstance(rows, list | tuple):
+                raise KeyError(template.rows)
+            text_values["rows"], html_values["rows"] = _render_rows(template, rows)
         # Subjects are single-line: newlines in values must not inject headers or lines.
         subject = Template(template.subject).substitute(text_values).replace("\r", " ").replace("\n", " ")
         text = Template(template.text).substitute(text_values)
@@ -98,3 +181,16 @@ def render(template_name: str, data: dict[str, str | int | float | bool]) -> Ren
     except KeyError as exc:
         raise ValidationError(f"Email template {template_name!r} needs a value for {exc.args[0]!r}") from None
     return RenderedEmail(subject=subject[:200], text=text, html=body)
+
+
+def _render_rows(template: EmailTemplate, rows: Sequence[object]) -> tuple[str, str]:
+    """The table's rows as text and as (escaped) HTML."""
+    text_parts, html_parts = [], []
+    for row in rows:
+        if not isinstance(row, Mapping):
+            raise ValidationError(f"Rows of {template.rows!r} must be objects")
+        values = {key: _text(value) for key, value in row.items()}
+        text_parts.append(Template(template.row_text).substitute(values))
+        escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
+        html_parts.append(Template(template.row_html).substitute(escaped))
+    return "".join(text_parts), "".join(html_parts)

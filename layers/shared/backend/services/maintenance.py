@@ -24,6 +24,7 @@ def purge_user_posts(
     *,
     posts: PostsRepository,
     enqueue_follow_up: Callable[..., PurgeUserPostsJob],
+    invalidate: Callable[..., None] = lambda *namespaces: None,
     time_budget: float = PURGE_TIME_BUDGET_SECONDS,
 ) -> dict[str, Any]:
     """Delete a deleted account's posts, each with its own cascade, until none remain.
@@ -35,6 +36,7 @@ def purge_user_posts(
     remaining = posts.purge_author(job.user_id)
     while remaining and time.monotonic() - started < time_budget:
         remaining = posts.purge_author(job.user_id)
+    invalidate("posts")  # the read cache may still serve the deleted posts
     follow_up = None
     if remaining:
         sequence = int(job.job_id.rsplit("-", 1)[-1]) + 1 if job.job_id.rsplit("-", 1)[-1].isdigit() else 1

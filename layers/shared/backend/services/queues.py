@@ -6,7 +6,15 @@ import uuid
 
 from backend import aws
 from backend.schemas.common import CamelModel
-from backend.schemas.jobs import EmailJob, EmailTemplateName, PasswordResetRequestJob, PurgeUserPostsJob
+from backend.schemas.jobs import (
+    EmailJob,
+    EmailTemplateName,
+    OrderConfirmationJob,
+    OrderProcessJob,
+    PasswordResetRequestJob,
+    PurgeUserPostsJob,
+    TemplateValue,
+)
 from backend.settings import get_settings
 
 
@@ -23,7 +31,7 @@ def enqueue_email(
     *,
     to: str,
     template: EmailTemplateName,
-    data: dict[str, str | int | float | bool],
+    data: dict[str, TemplateValue],
     job_id: str | None = None,
 ) -> EmailJob:
     """Validate and put an email job on the email queue. Returns the job (with its id)."""
@@ -43,4 +51,10 @@ def enqueue_reset_request(*, email: str) -> PasswordResetRequestJob:
     """Ask the worker to email a password-reset link to ``email`` if it has an account."""
     job = PasswordResetRequestJob(job_id=f"reset-{uuid.uuid4().hex}", email=email)
     enqueue(job, queue_setting="email_queue_url")
+    return job
+
+
+def enqueue_order_job(job: OrderProcessJob | OrderConfirmationJob) -> OrderProcessJob | OrderConfirmationJob:
+    """Put an order job (``order.process``, ``order.send-confirmation``) on the order queue."""
+    enqueue(job, queue_setting="order_queue_url")
     return job

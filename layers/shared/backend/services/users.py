@@ -26,6 +26,8 @@ class UsersDeps:
     #: Enqueues the purge of a deleted account's remaining posts: (user_id) -> anything.
     purge_posts: Callable[[str], Any]
     send_email: Callable[..., Any]
+    #: Marks read-cache namespaces stale after a write (``ReadCache.invalidate``).
+    invalidate: Callable[..., None] = lambda *namespaces: None
 
 
 # ----------------------------------------------------------------------------- me
@@ -145,6 +147,8 @@ def delete_user(deps: UsersDeps, principal: Principal, user_id: str) -> UserDele
 # ----------------------------------------------------------------------------- helpers
 def _delete(deps: UsersDeps, user: UserRecord) -> UserDeletion:
     deletion = deps.users.delete(user)
+    if deletion.posts_deleted:
+        deps.invalidate("posts")  # their pages and the lists that showed them are stale now
     if deletion.posts_pending:
         deps.purge_posts(user.id)
     logger.info(

@@ -1,0 +1,164 @@
+"""Order routes (OrdersFunction). All authenticated; ownership and roles are checked by the service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from backend.http.auth import admin_principal, current_principal
+from backend.http.deps import Container, get_container
+from backend.http.docs import errors
+from backend.repositories.records import OrderRecord, Page, PageRequest
+from backend.schemas.common import Envelope, ListEnvelope, PageMeta
+from backend.schemas.orders import (
+    IDEMPOTENCY_KEY_PATTERN,
+    OrderCreateIn,
+    OrderId,
+    OrderListQuery,
+    OrderOut,
+    OrderStatusIn,
+)
+from backend.services import orders as orders_service
+from backend.services.principal import Principal
+
+router = APIRouter(prefix="/api/orders", tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="idempotency-key",
+        min_length=1,
+        max_length=255,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="Required. 1-255 printable characters, unique per order you mean to place: "
+        "retrying with the same key and body returns the same order; another body is 422.",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[OrderOut],
+    summary="Place an order (stock decremented in the same transaction); needs an Idempotency-Key",
+    responses=errors(
+        _400="VALIDATION_ERROR: bad body, missing Idempotency-Key, unknown or inactive product (named)",
+        _409="OUT_OF_STOCK (names the product); IDEMPOTENCY_IN_PROGRESS (see Retry-After)",
+        _422="IDEMPOTENCY_KEY_REUSED: this key was used with another body",
+    ),
+)
+def place_order(
+    body: OrderCreateIn,
+    request: Request,
+    idempotency_key: IdempotencyKey,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(get_container),
+) -> Response | Envelope[OrderOut]:
+    from backend.http.errors import app_error_response
+    from backend.services.idempotency import IdempotencyInProgressError
+
+    try:
+        order = orders_service.place_order(
+            container.place_order,
+            user_id=principal.user_id,
+            idempotency_key=idempotency_key,
+            items=[orders_service.LineRequest(i.product_id, i.quantity) for i in body.items],
+            lambda_context=request.scope.get("aws.context"),
+        )
+    except IdempotencyInProgressError as exc:
+        reply: JSONResponse = app_error_response(exc)
+        reply.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return reply
+    return Envelope(data=OrderOut.of(order))
+
+
+@router.get(
+    "",
+    response_model=ListEnvelope[OrderOut],
+    summary="Orders, newest first: your own; administrators see all and may filter by status",
+    responses=errors(_403="Filtering by status is for administrators"),
+)
+def list_orders(
+    query: Annotated[OrderListQuery, Query()],
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(get_container),
+) -> ListEnvelope[OrderOut]:
+    page = orders_service.list_orders(
+        container.orders,
+        principal,
+        PageRequest(limit=query.limit, page=query.page, cursor=query.cursor),
+        status=query.status,
+    )
+    return _list(page)
+
+
+@router.get(
+    "/{order_id}",
+    response_model=Envelope[OrderOut],
+    summary="One order with its lines (the owner or an administrator)",
+    responses=errors(_404="No such order, or not yours"),
+)
+def get_order(
+    order_id: OrderId,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(get_container),
+) -> Envelope[OrderOut]:
+    return Envelope(data=OrderOut.of(orders_service.get_order(container.orders, principal, order_id)))
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=Envelope[OrderOut],
+    summary="Cancel a PENDING or PROCESSING order (the owner or an administrator); restores stock",
+    responses=errors(
+        _404="No such order, or not yours", _409="INVALID_STATUS_TRANSITION: the order is past cancelling"
+    ),
+)
+def cancel_order(
+    order_id: OrderId,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(get_container),
+) -> Envelope[OrderOut]:
+    return Envelope(data=OrderOut.of(orders_service.cancel_order(container.orders, principal, order_id)))
+
+
+@router.patch(
+    "/{order_id}/status",
+    response_model=Envelope[OrderOut],
+    summary="Move an order along PENDING→PROCESSING→SHIPPED→DELIVERED or cancel it (administrators)",
+    responses=errors(
+        _404="No such order", _409="INVALID_STATUS_TRANSITION: not a move the state machine allows"
+    ),
+)
+def change_status(
+    order_id: OrderId,
+    body: OrderStatusIn,
+    principal: Principal = Depends(admin_principal),
+    container: Container = Depends(get_container),
+) -> Envelope[OrderOut]:
+    from backend.services import queues
+
+    order = orders_service.change_status(
+        container.orders,
+        principal,
+        order_id,
+        body.status,
+        users=container.users,
+        send_email=queues.enqueue_email,
+    )
+    return Envelope(data=OrderOut.of(order))
+
+
+def _list(page: Page[OrderRecord]) -> ListEnvelope[OrderOut]:
+    return ListEnvelope(
+        data=[OrderOut.of(order, with_items=False) for order in page.items],
+        meta=PageMeta(
+            page=page.meta.page,
+            limit=page.meta.limit,
+            total=page.meta.total,
+            total_pages=page.meta.total_pages,
+            next_cursor=page.next_cursor,
+        ),
+    )

@@ -1,0 +1,83 @@
+"""Products on the wire: the original's create schema and its partial update schema, and the view.
+
+Text (``name``, ``description``) is stored as given (names trimmed) and returned as JSON: the API
+never renders it as HTML, so clients must escape it wherever they put it in a page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field, PlainSerializer, StrictBool, StringConstraints
+
+from backend.schemas.common import CamelModel
+from backend.schemas.users import StrictIn
+from backend.values import MONEY_MAX
+
+if TYPE_CHECKING:
+    from backend.repositories.records import ProductRecord
+
+#: ``price``: > 0, at most two decimals, at most 99,999,999.99 (the original's Decimal(10, 2)).
+#: JSON numbers in, JSON numbers out (exact: two decimals of at most ten digits survive a float).
+PriceIn = Annotated[Decimal, Field(gt=0, le=MONEY_MAX, decimal_places=2, max_digits=10, allow_inf_nan=False)]
+MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(max_length=5_000)]
+Stock = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
+CategoryRef = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=120),
+    Field(description="A category's slug (or its name: it is normalized to a slug); it must exist"),
+]
+
+
+class ProductCreateIn(StrictIn):
+    """The original's ``createProductSchema`` plus ``stock`` and ``active``; also the PUT body."""
+
+    name: ProductName
+    description: Description | None = None
+    price: PriceIn
+    category: CategoryRef
+    stock: Stock = 0
+    active: StrictBool = True
+
+
+class ProductPatchIn(StrictIn):
+    """``createProductSchema.partial()``: only the fields sent change (``description: null`` clears it)."""
+
+    name: ProductName = None  # type: ignore[assignment]  # absent is fine, null is refused
+    description: Description | None = None
+    price: PriceIn = None  # type: ignore[assignment]
+    category: CategoryRef = None  # type: ignore[assignment]
+    stock: Stock = None  # type: ignore[assignment]
+    active: StrictBool = None  # type: ignore[assignment]
+
+
+class ProductOut(CamelModel):
+    id: str
+    name: str
+    description: str | None
+    price: MoneyOut
+    stock: int
+    active: bool
+    category: str | None = Field(description="The category's slug")
+    category_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, product: ProductRecord, category_slug: str | None) -> ProductOut:
+        return cls(
+            id=product.id,
+            name=product.name,
+            description=product.description,
+            price=product.price,
+            stock=product.stock,
+            active=product.active,
+            category=category_slug,
+            category_id=product.category_id,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+        )

@@ -1,0 +1,151 @@
+"""Category use cases, and the category index that products and posts render with.
+
+All categories are one cached body (``GET /api/categories``, AP16 on a miss). The index built from
+it resolves a slug to its category (the ``category`` filters of products and posts, a product's
+``category``) and an id to its name and slug (a post's ``categories``), so rendering a product or a
+post never reads categories from DynamoDB when the body is cached.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
+
+from backend.errors import NotFoundError, ValidationError
+from backend.schemas.common import Envelope, ListEnvelope, PageMeta
+from backend.schemas.content import CategoryOut, CategorySummary
+from backend.services import views
+from backend.values import normalize_slug, slugify
+
+if TYPE_CHECKING:
+    from backend.cache import ReadCache, Rendered
+    from backend.repositories.categories import CategoriesRepository
+    from backend.repositories.records import CategoryRecord
+    from backend.services.principal import Principal
+
+ALL_KEY = "categories:all"
+
+
+@dataclass(frozen=True, slots=True)
+class CategoriesDeps:
+    categories: CategoriesRepository
+    cache: ReadCache
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryIndex:
+    by_id: Mapping[str, CategoryOut]
+    by_slug: Mapping[str, CategoryOut]
+
+    def slug_of(self, category_id: str | None) -> str | None:
+        found = self.by_id.get(category_id) if category_id else None
+        return found.slug if found else None
+
+    def summaries(self, category_ids: tuple[str, ...]) -> list[CategorySummary]:
+        return [
+            CategorySummary(id=c.id, name=c.name, slug=c.slug)
+            for c in (self.by_id.get(i) for i in category_ids)
+            if c is not None
+        ]
+
+
+_last_index: tuple[str, CategoryIndex] | None = None
+
+
+# ----------------------------------------------------------------------------- reads
+def list_categories(deps: CategoriesDeps, viewer: Principal | None = None) -> Rendered:
+    """Every category, by name (public; one cached body)."""
+    return deps.cache.fetch(
+        ALL_KEY, (views.CATEGORIES,), lambda: _render_all(deps.categories), strict=views.strict(viewer)
+    )
+
+
+def get_category(deps: CategoriesDeps, slug: str, viewer: Principal | None = None) -> Rendered:
+    """One category by slug (public): from the index, 404 if there is none."""
+    wanted = _path_slug(slug)
+
+    def compute() -> bytes:
+        index = category_index(deps.categories, deps.cache, strict=views.strict(viewer))
+        category = index.by_slug.get(wanted) if wanted else None
+        if category is None:
+            raise NotFoundError("Category")
+        return views.render(Envelope[CategoryOut](data=category))
+
+    return deps.cache.fetch(
+        views.key("categories:slug", wanted), (views.CATEGORIES,), compute, strict=views.strict(viewer)
+    )
+
+
+def category_index(categories: CategoriesRepository, cache: ReadCache, *, strict: bool) -> CategoryIndex:
+    """Slug and id lookups of every category, from the cached list (AP16 on a miss)."""
+    global _last_index  # noqa: PLW0603 - parsed once per distinct body, per process
+    rendered = cache.fetch(ALL_KEY, (views.CATEGORIES,), lambda: _render_all(categories), strict=strict)
+    memo = _last_index
+    if memo is not None and memo[0] == rendered.etag:
+        return memo[1]
+    every = [CategoryOut.model_validate(item) for item in views.data_of(rendered.body)]
+    index = CategoryIndex(by_id={c.id: c for c in every}, by_slug={c.slug: c for c in every})
+    _last_index = (rendered.etag, index)
+    return index
+
+
+def _render_all(categories: CategoriesRepository) -> bytes:
+    items = [CategoryOut.of(c) for c in categories.list_all()]
+    meta = PageMeta(page=1, limit=len(items), total=len(items), total_pages=1 if items else 0)
+    return views.render(ListEnvelope[CategoryOut](data=items, meta=meta))
+
+
+# ----------------------------------------------------------------------------- writes (admin)
+def create_category(deps: CategoriesDeps, *, name: str, slug: str | None) -> CategoryRecord:
+    """409 (details name or slug) when either is taken; the slug is generated from the name if absent."""
+    record = deps.categories.create(name=name, slug=slug if slug is not None else slug_from(name, "name"))
+    deps.cache.invalidate(views.CATEGORIES)
+    return record
+
+
+class CategoryChanges(TypedDict, total=False):
+    name: str
+    slug: str
+
+
+def update_category(deps: CategoriesDeps, category_id: str, changes: CategoryChanges) -> CategoryRecord:
+    """Only the fields given change; 409 (details name or slug) when the new value is taken."""
+    category = deps.categories.get(category_id)
+    updated = deps.categories.update(category, **changes)
+    deps.cache.invalidate(views.CATEGORIES)
+    return updated
+
+
+def delete_category(deps: CategoriesDeps, category_id: str) -> None:
+    """409 (details posts or products) while posts or products still use it."""
+    category = deps.categories.get(category_id)
+    deps.categories.delete(category)
+    deps.cache.invalidate(views.CATEGORIES)
+
+
+# ----------------------------------------------------------------------------- slugs
+def slug_from(text: str, field: str) -> str:
+    """A slug generated from a name or title; 400 naming ``field`` when nothing usable is left."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    if not re.search(r"[A-Za-z0-9]", folded):
+        message = "cannot make a slug from it: send a slug"
+        raise ValidationError("Invalid slug", details=[{"field": field, "message": message}])
+    return slugify(text)
+
+
+def category_slug(text: str) -> str | None:
+    """The slug a category reference (``category`` of a product, the ``category`` filters) names:
+    a slug, or a name normalized the way slugs are made; None when it cannot name any."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return slugify(text) if re.search(r"[A-Za-z0-9]", folded) else None
+
+
+def _path_slug(slug: str) -> str | None:
+    """A slug from a path or a query (None when it cannot be one: then nothing matches)."""
+    try:
+        return normalize_slug(slug)
+    except ValidationError:
+        return None
