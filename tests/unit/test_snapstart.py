@@ -133,6 +133,22 @@ def test_restore_drops_the_wiring_container(table: Any) -> None:
     assert get_container() is not container
 
 
+def test_restore_closes_the_read_cache_connection(table: Any) -> None:
+    from backend.http.deps import get_container
+
+    closed: list[bool] = []
+
+    class Backend:
+        def close(self) -> None:
+            closed.append(True)
+
+    container = get_container()
+    container.__dict__["cache"] = types.SimpleNamespace(backend=Backend())  # as if built before the snapshot
+    snapstart.restore()
+    assert closed == [True]
+    assert get_container() is not container
+
+
 def test_hooks_do_not_import_what_the_function_did_not(monkeypatch: pytest.MonkeyPatch) -> None:
     names = (
         "backend.models.ids",

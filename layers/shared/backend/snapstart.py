@@ -13,7 +13,9 @@ every copy. The after-restore hook registered here makes each copy fresh again:
 - cached boto3 clients (``backend.aws``) and PynamoDB's shared table connection (``TableItem``):
   connections (and any credentials a client resolved) are made again by the copy that uses them.
 - the wiring container (``backend.http.deps``): its members are rebuilt on first use, among them
-  the keyring, whose refresh throttle counts time from before the snapshot.
+  the keyring, whose refresh throttle counts time from before the snapshot, the read cache (its
+  in-process entries and stamps were aged by a stopped clock; its Redis connection, closed here, did
+  not survive) and the idempotency store.
 - cached configuration and secrets (``backend.config``: Powertools parameters, the previous
   signing key): time-based, with ages counted from a clock that stood still while the snapshot was
   stored.
@@ -62,8 +64,16 @@ def reset_table_connection() -> None:
 
 def reset_container() -> None:
     deps = sys.modules.get("backend.http.deps")
-    if deps is not None:
-        deps.get_container.cache_clear()
+    if deps is None:
+        return
+    if deps.get_container.cache_info().currsize:
+        # A read cache built before the snapshot: its Redis connection is gone (close what is left);
+        # its in-process entries have ages counted by a stopped clock (dropped with the container).
+        read_cache = vars(deps.get_container()).get("cache")
+        close = getattr(getattr(read_cache, "backend", None), "close", None)
+        if callable(close):
+            close()
+    deps.get_container.cache_clear()
 
 
 def clear_parameter_caches() -> None:
