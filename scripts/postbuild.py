@@ -22,7 +22,8 @@ Steps:
 (a2) Prune what is only needed to build or is never imported at run time (BUILD_ONLY, UNUSED:
     see there for each entry and why), and type stubs. This keeps the layer within its budget
     (LAYER_BUDGET, 25 MB unzipped: docs/performance.md).
-(b) Precompile every .py into __pycache__/<name>.cpython-313.pyc with unchecked-hash invalidation.
+(b) Precompile every .py into __pycache__/<name>.cpython-313.pyc with unchecked-hash invalidation
+    (bytecode-only packages, SOURCELESS, get <name>.pyc in place of their sources).
     The code and layer directories are read-only on Lambda, so without shipped bytecode every cold
     start compiles every imported module again and cannot cache the result. Unchecked-hash .pyc
     files are used whatever the files' mtimes are after Lambda unpacks the zip (timestamp-based
@@ -106,7 +107,30 @@ BUILD_ONLY: dict[str, tuple[str, ...]] = {"cffi": ("cffi",), "pycparser": ("pycp
 # its absence as "no v1 model" (fastapi/_compat); pydantic imports it only for types with a v1-style
 # `__get_validators__`, which this code base does not use. Without it, the first route definition
 # of every API function also stops importing it (25-35 ms of CPU at cold start, measured here).
-UNUSED: tuple[str, ...] = ("pydantic/v1",)
+# redis (5.4 MB, for the optional Redis read cache and idempotency store): the commands of Redis
+# Stack modules (bloom, JSON, search, time series, vector sets: imported by `.bf()`, `.json()`,
+# `.ft()`, `.ts()`, `.vset()` only), and the multi-database and HTTP clients, which `import redis`
+# and a plain client never load (tests/build checks a client still works without them).
+UNUSED: tuple[str, ...] = (
+    "pydantic/v1",
+    "redis/commands/bf",
+    "redis/commands/json",
+    "redis/commands/search",
+    "redis/commands/timeseries",
+    "redis/commands/vectorset",
+    "redis/multidb",
+    "redis/asyncio/multidb",
+    "redis/http",
+    "redis/asyncio/http",
+)
+
+# (b) Packages shipped as bytecode only: their .py sources are replaced by the .pyc next to them
+# (Python loads such a module without looking for its source). The two largest pure-Python packages
+# of the layer, 4.3 MB of sources between them, which the 25 MB budget could not hold besides redis.
+# What it costs: a traceback through them names the file, line and function but cannot print the
+# source line, and nothing may read their source at run time (neither does; a package that does,
+# like anyio's lazy imports, must not be listed). The layer's own code, `backend/`, keeps its sources.
+SOURCELESS: tuple[str, ...] = ("aws_lambda_powertools", "redis")
 
 # The budget of a layer, unzipped (DESIGN.md); `make bench` reports it, `make bench-check` enforces it.
 LAYER_BUDGET = 25_000_000
@@ -372,23 +396,30 @@ def pyc_path(source: Path) -> Path:
     return source.parent / "__pycache__" / f"{source.stem}.{CACHE_TAG}.pyc"
 
 
+def _sourceless_dirs(root: Path) -> list[Path]:
+    return [site / name for site in _site_dirs(root) for name in SOURCELESS if (site / name).is_dir()]
+
+
 def compile_tree(root: Path, runtime_root: str) -> list[str]:
     """Compile every .py under root; returns the files that do not compile.
 
     Old __pycache__ folders go first (other Python versions' files, timestamp-based ones). The
-    path recorded in each .pyc (shown in tracebacks) is where the file lives on Lambda.
+    path recorded in each .pyc (shown in tracebacks) is where the file lives on Lambda. Sources of
+    SOURCELESS packages are compiled next to themselves and removed.
     """
     require_python()
     for dirpath, dirnames, _filenames in os.walk(root):
         if "__pycache__" in dirnames:
             shutil.rmtree(Path(dirpath, "__pycache__"))
             dirnames.remove("__pycache__")
+    sourceless = _sourceless_dirs(root)
     failures = []
     for source in _python_sources(root):
+        legacy = any(folder in source.parents for folder in sourceless)
         try:
             py_compile.compile(
                 str(source),
-                cfile=str(pyc_path(source)),
+                cfile=str(source.with_suffix(".pyc") if legacy else pyc_path(source)),
                 dfile=f"{runtime_root}/{source.relative_to(root).as_posix()}",
                 doraise=True,
                 optimize=0,  # Lambda runs python without -O: it looks for the plain .pyc
@@ -396,6 +427,9 @@ def compile_tree(root: Path, runtime_root: str) -> list[str]:
             )
         except py_compile.PyCompileError as error:
             failures.append(f"{source}: does not compile: {error.msg.strip().splitlines()[-1]}")
+            continue
+        if legacy:
+            source.unlink()
     return failures
 
 
@@ -457,6 +491,22 @@ def check_bytecode(root: Path) -> tuple[int, list[str]]:
     return len(sources), problems
 
 
+def check_sourceless(root: Path) -> list[str]:
+    """SOURCELESS packages: bytecode of this Python next to where each source was, no source left."""
+    problems = []
+    for folder in _sourceless_dirs(root):
+        for path in _walk_files(folder):
+            if path.suffix == ".py":
+                problems.append(f"{path}: source shipped in a bytecode-only package (see SOURCELESS)")
+            elif (
+                path.suffix == ".pyc"
+                and path.parent.name != "__pycache__"
+                and path.read_bytes()[:4] != importlib.util.MAGIC_NUMBER
+            ):
+                problems.append(f"{path}: not bytecode of {CACHE_TAG} (wrong magic number)")
+    return problems
+
+
 def check_no_runtime_sdk(root: Path) -> list[str]:
     return [f"{entry}: provided by the Lambda runtime, must not be shipped" for entry in _sdk_entries(root)]
 
@@ -490,6 +540,7 @@ def verify(artifacts: Iterable[Artifact]) -> list[ArtifactReport]:
                 elf_files,
                 native_problems
                 + bytecode_problems
+                + check_sourceless(artifact.path)
                 + check_no_runtime_sdk(artifact.path)
                 + check_pruned(artifact.path),
             )

@@ -404,6 +404,62 @@ def test_fastapi_routes_work_without_pydantic_v1() -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_sourceless_packages_ship_bytecode_in_place_of_sources(
+    fake_build: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postbuild, "SOURCELESS", ("pkg",))
+    site = fake_build / "SharedLayer" / "python"
+    assert run(fake_build) == 0, capsys.readouterr()
+    assert not list((site / "pkg").rglob("*.py"))
+    assert (site / "pkg" / "__init__.pyc").is_file()
+    assert (site / "backend" / "settings.py").is_file()  # not listed: sources stay
+    assert run(fake_build) == 0  # idempotent
+    write(site / "pkg" / "late.py", "X = 1\n")
+    assert run(fake_build, "--verify-only") == 1
+    assert "source shipped in a bytecode-only package" in capsys.readouterr().err
+
+
+def test_bytecode_only_and_pruned_packages_still_work(tmp_path: Path) -> None:
+    """The packages postbuild ships without sources (and redis without its unused parts), as built
+    here, used the way the functions use them."""
+    import importlib.util
+
+    site = tmp_path / "layer" / "python"
+    for name in postbuild.SOURCELESS:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.origin is not None
+        shutil.copytree(Path(spec.origin).parent, site / name, ignore=shutil.ignore_patterns("__pycache__"))
+    artifact = postbuild.Artifact("SharedLayer", "layer", tmp_path / "layer")
+    postbuild.prune(artifact)
+    assert postbuild.compile_tree(artifact.path, "/opt") == []
+    assert postbuild.check_sourceless(artifact.path) == []
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import redis, aws_lambda_powertools\n"
+        "assert redis.__file__.endswith('.pyc') and aws_lambda_powertools.__file__.endswith('.pyc')\n"
+        "from redis.backoff import NoBackoff\n"
+        "from redis.retry import Retry\n"
+        "client = redis.Redis.from_url('redis://127.0.0.1:6399/0', retry=Retry(NoBackoff(), 0))\n"
+        "assert client.connection_pool.make_connection().pack_command('SET', 'k', 'v')\n"
+        "from aws_lambda_powertools import Logger, Metrics\n"
+        "Logger(service='t').info('hello')\n"
+        "Metrics(namespace='T', service='t')\n"
+        "from aws_lambda_powertools.utilities import parameters\n"
+        "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType\n"
+        "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function\n"
+        "from aws_lambda_powertools.shared.functions import pydantic_to_dict\n"
+        "from pydantic import BaseModel\n"
+        "class M(BaseModel):\n"
+        "    a: int\n"
+        "assert pydantic_to_dict(M(a=1)) == {'a': 1}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(site)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_sdk_requirement_check_honours_extras_and_markers(tmp_path: Path) -> None:
     dist_info(tmp_path, "a", "1", "boto3>=99; extra == 'aws-sdk'")  # extra not installed: ignored
     dist_info(tmp_path, "b", "1", "botocore>=99; python_version < '3.10'")  # not on 3.13: ignored
@@ -542,8 +598,18 @@ def test_real_build_time(real_build: RealBuild) -> None:
 @pytest.mark.build
 def test_real_build_layer_is_pruned_and_within_budget(real_build: RealBuild) -> None:
     site = real_build.build_dir / "SharedLayer" / "python"
-    for gone in ("cffi", "pycparser", "pydantic/v1", "jmespath", "dateutil", "six.py"):
+    for gone in (
+        "cffi",
+        "pycparser",
+        "pydantic/v1",
+        "jmespath",
+        "dateutil",
+        "six.py",
+        "redis/commands/search",
+    ):
         assert not (site / gone).exists(), gone
+    assert (site / "redis" / "client.pyc").is_file()  # bytecode only
+    assert not (site / "redis" / "client.py").exists()
     assert list(site.glob("_cffi_backend.*.so"))
     layer = next(a for a in _artifacts(real_build) if a.kind == "layer")
     size = sum(p.stat().st_size for p in layer.path.rglob("*") if p.is_file() and not p.is_symlink())
