@@ -133,19 +133,23 @@ class EventRecord:
 
 
 def record(contender: Contender, events: Sequence[tuple[str, dict[str, Any]]]) -> list[EventRecord]:
-    """Serve each event twice in one fresh process, recording every AWS request (botocore hook)."""
-    done = subprocess.run(
-        _command(contender.config("record", events=[event for _name, event in events])),
-        env=contender.env,
-        capture_output=True,
-        text=True,
-        timeout=SAMPLE_TIMEOUT * 2,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise BenchError(f"{contender.label} (recording): exit {done.returncode}\n{done.stderr[-3000:]}")
+    """Serve each event twice in a fresh process of its own, recording every AWS request (botocore
+    hook): the first time is a cold start with nothing cached, the second what a repeat costs."""
     records = []
-    for (name, _event), result in zip(events, _reply(done.stdout)["events"], strict=True):
+    for name, event in events:
+        done = subprocess.run(
+            _command(contender.config("record", events=[event])),
+            env=contender.env,
+            capture_output=True,
+            text=True,
+            timeout=SAMPLE_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BenchError(
+                f"{contender.label} (recording {name}): exit {done.returncode}\n{done.stderr[-3000:]}"
+            )
+        (result,) = _reply(done.stdout)["events"]
         runs = [
             Run(
                 int(result[phase]["status"]),

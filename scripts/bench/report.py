@@ -351,7 +351,7 @@ class Results:
         lines = [
             "## DynamoDB requests per route",
             "",
-            "Counted for every sample event whose route exists, the first time it is served in a process "
+            "Counted for every sample event whose route exists, the first time it is served in a fresh process "
             "and again; the minimum comes from the access patterns (docs/data-model.md), declared in "
             "scripts/bench/requests.py. No Scan anywhere.",
             "",

@@ -62,6 +62,37 @@ EXPECTED_DYNAMODB: dict[str, Minimum] = {
         ("BatchGetItem", "GetItem"), ("BatchGetItem", "GetItem"), f"{AUTH}, AP01"
     ),
     "POST /api/users": Minimum(("BatchGetItem", "TransactWriteItems"), source=f"{AUTH}, create user"),
+    # Catalog and content (docs/caching.md): public reads go through the read cache, so a repeat is
+    # a hit and costs nothing; tests/unit/api/test_posts.py, test_products.py, test_categories.py.
+    "GET /api/posts": Minimum(
+        ("Query", "GetItem", "Query"), (), "AP13, its total (AP26), AP16 for the page's category names; a hit"
+    ),
+    "GET /api/posts/{slug}": Minimum(("Query",), (), "AP11; a hit"),
+    "POST /api/posts": Minimum(
+        ("BatchGetItem", "Query", "TransactWriteItems"), source=f"{AUTH}, AP16, create post"
+    ),
+    "GET /api/categories": Minimum(("Query",), (), "AP16; a hit"),
+    "GET /api/products": Minimum(
+        ("Query", "GetItem", "Query"), (), "AP20, its total (AP26), AP16 for the category names; a hit"
+    ),
+    "GET /api/products/{product_id}": Minimum(("GetItem",), source="AP19 (the sample id is unknown: 404)"),
+    "POST /api/products": Minimum(
+        ("BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"),
+        source=f"{AUTH}, AP17, create product, the cache's namespace stamp",
+    ),
+    # Orders (docs/orders.md; tests/unit/api/test_orders.py).
+    "GET /api/orders": Minimum(
+        ("BatchGetItem", "Query", "GetItem"),
+        ("BatchGetItem", "Query", "GetItem"),
+        f"{AUTH}, AP24 and its total",
+    ),
+    "GET /api/orders/{order_id}": Minimum(
+        ("BatchGetItem", "Query"), ("BatchGetItem", "Query"), f"{AUTH}, AP23"
+    ),
+    "POST /api/orders": Minimum(
+        ("BatchGetItem", "PutItem", "BatchGetItem", "DeleteItem"),
+        source=f"{AUTH}, the idempotency record, AP22 (the sample's product is unknown: 400, record removed)",
+    ),
 }
 
 #: Operations that read a whole table or index: never in a request path. (Spelled as one string:

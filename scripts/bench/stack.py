@@ -9,8 +9,9 @@ functions is written down here.
 An API function is a function with an HttpApi event. Its sample events are ``events/<group>/*.json``
 (group = the folder name of its CodeUri), in name order; the **first** is its typical read, the
 request its cold start is measured with. Placeholders such as ``${ACCESS_TOKEN}`` are filled from
-accounts seeded in the emulator (local/sample_identity.py); the emulator also holds the local admin
-and demo accounts that `make dev` seeds (local/seed.py), which sample events may sign in as.
+accounts seeded in the emulator (local/sample_identity.py); the emulator also holds what `make dev`
+seeds (local/seed.py, local/seed_catalog.py): the local admin and demo accounts, which sample
+events may sign in as, and the sample catalog they may read.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from local.functions import FunctionSpec, load_functions
 from local.instances import instance_environment
 from local.provision import provision
 from local.sample_identity import placeholders, render, seed_identity
+from local.seed_catalog import seed_catalog
 from local.stack import Stack
 from local.template import TEMPLATE_PATH
 
@@ -79,8 +81,14 @@ class BenchStack:
         provision(stack, self.emulator.clients())
         endpoint = self.emulator.endpoint_url
         specs = load_functions(stack)
-        # The local admin and demo accounts `make dev` has (sample events sign in as them).
+        # What `make dev` starts with: the local admin and demo accounts, then the sample catalog by
+        # that admin (sample events sign in as them and read those posts and products).
         self.seed_report = seed.run(specs, endpoint, region=stack.region)
+        table = stack.physical.get("AppTable")
+        if table is not None and "ProductsFunction" in specs:
+            seed_catalog(
+                endpoint, str(table.ref), author_id=self.seed_report.get("adminId"), region=stack.region
+            )
         for logical_id, spec in sorted(specs.items()):
             if not spec.http_routes:
                 continue
