@@ -9,8 +9,9 @@ PORT      ?= 3000
 EVENT     ?=
 FUNCTION  ?=
 QUEUE     ?=
+ARGS      ?=
 
-.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod bench invoke fire redrive clean
+.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod bench bench-check invoke fire redrive clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' \
@@ -59,8 +60,11 @@ build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecod
 verify-build: ## check the built artifacts (arm64 only, .pyc shipped)
 	$(PY) scripts/postbuild.py --verify-only .aws-sam/build
 
-bench: $(STAMP) ## cold start of each API function vs a bare boto3 handler, as ratios from one run (budget 2.5x)
-	$(PY) scripts/bench_cold_start.py
+bench: $(STAMP) ## the performance report (docs/benchmarks.md): cold start, layer, warm path, memory, requests, load; ARGS=--quick
+	$(PY) -m scripts.bench $(ARGS)
+
+bench-check: $(STAMP) ## make bench, failing when any row is over budget
+	$(PY) -m scripts.bench --check $(ARGS)
 
 deploy: build ## build, then deploy the dev stack (samconfig.toml [dev])
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env dev
