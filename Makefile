@@ -9,11 +9,12 @@ PORT      ?= 3000
 EVENT     ?=
 FUNCTION  ?=
 QUEUE     ?=
+ARGS      ?=
 # checkov pins dependencies that conflict with ours: it gets a venv of its own.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv dev test unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench invoke fire redrive clean
+.PHONY: help venv dev test unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench bench-check invoke fire redrive clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' \
@@ -77,8 +78,11 @@ build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecod
 verify-build: ## check the built artifacts (arm64 only, .pyc shipped)
 	$(PY) scripts/postbuild.py --verify-only .aws-sam/build
 
-bench: $(STAMP) ## cold start of each API function vs a bare boto3 handler, as ratios from one run (budget 2.5x)
-	$(PY) scripts/bench_cold_start.py
+bench: $(STAMP) ## the performance report (docs/benchmarks.md): cold start, layer, warm path, memory, requests, load; ARGS=--quick
+	$(PY) -m scripts.bench $(ARGS)
+
+bench-check: $(STAMP) ## make bench, failing when any row is over budget
+	$(PY) -m scripts.bench --check $(ARGS)
 
 audit-strict: $(STAMP) ## the dependency audit, failing when it cannot reach the vulnerability service (deploys run it)
 	AUDIT_STRICT=1 $(PY) scripts/audit_deps.py

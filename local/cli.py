@@ -26,10 +26,18 @@ from local.instances import FunctionPool, instance_environment
 from local.intrinsics import IntrinsicError, parse_parameter_overrides
 from local.mailbox import Mailbox
 from local.provision import ProvisioningError, provision
+from local.sample_identity import SampleIdentityError, prepare_event
 from local.stack import Stack, TemplateError
 from local.template import TEMPLATE_PATH
 
-_CONFIG_ERRORS = (IntrinsicError, ProvisioningError, FunctionConfigError, TemplateError, ValueError)
+_CONFIG_ERRORS = (
+    IntrinsicError,
+    ProvisioningError,
+    FunctionConfigError,
+    TemplateError,
+    SampleIdentityError,
+    ValueError,
+)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -295,6 +303,8 @@ def invoke(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+        # ${ACCESS_TOKEN} and the like: sample accounts in the emulator, tokens signed with its key.
+        event = prepare_event(event, endpoint, spec.environment)
         pool = FunctionPool(
             spec, instance_environment(spec, endpoint, region=stack.region), console, max_instances=1
         )

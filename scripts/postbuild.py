@@ -11,21 +11,27 @@ Run it with the Lambda runtime's interpreter version (Python 3.13) right after `
 
 Steps:
 
-(a) Strip the AWS SDK (boto3, botocore, s3transfer and their dist-info) from every artifact: the
-    python3.13 runtime ships it, and the layer only carries botocore because pynamodb and
-    aws-xray-sdk declare it. Keeping it would add ~32 MB to the layer and, since /opt/python comes
-    before the runtime's own packages on sys.path, would pair the runtime's boto3 with our
-    botocore. Before stripping, every Requires-Dist on the SDK in the artifact is checked against
-    RUNTIME_SDK_FLOOR (see there); a dependency that needs a newer SDK fails the step instead of
-    breaking at run time.
-(b) Precompile every .py into __pycache__/<name>.cpython-313.pyc with unchecked-hash invalidation.
+(a) Strip what the python3.13 runtime already provides: the AWS SDK (boto3, botocore, s3transfer)
+    and the SDK's own dependencies (jmespath, python-dateutil, six), with their dist-info. The
+    layer only carries them because pynamodb, aws-xray-sdk and Powertools declare them. Keeping
+    them would add ~33 MB to the layer and, since /opt/python comes before the runtime's own
+    packages on sys.path, would pair the runtime's boto3 with our botocore. Before stripping,
+    every Requires-Dist on these packages in the artifact is checked against RUNTIME_SDK_FLOOR
+    (see there); a dependency that needs a newer version fails the step instead of breaking at
+    run time.
+(a2) Prune what is only needed to build or is never imported at run time (BUILD_ONLY, UNUSED:
+    see there for each entry and why), and type stubs. This keeps the layer within its budget
+    (LAYER_BUDGET, 25 MB unzipped: docs/performance.md).
+(b) Precompile every .py into __pycache__/<name>.cpython-313.pyc with unchecked-hash invalidation
+    (bytecode-only packages, SOURCELESS, get <name>.pyc in place of their sources).
     The code and layer directories are read-only on Lambda, so without shipped bytecode every cold
     start compiles every imported module again and cannot cache the result. Unchecked-hash .pyc
     files are used whatever the files' mtimes are after Lambda unpacks the zip (timestamp-based
     ones would be rejected when the mtimes differ).
 (c) Verify: every ELF file (shared objects above all) is aarch64, every .py has a fresh .pyc of
-    the right kind, the SDK is gone, and each function with its layers fits Lambda's 250 MB
-    unzipped limit. Prints a summary; exits non-zero on any violation.
+    the right kind, the SDK and the pruned files are gone, and each function with its layers fits
+    Lambda's 250 MB unzipped limit. Prints a summary (with each layer against LAYER_BUDGET, which
+    `make bench` judges); exits non-zero on any violation.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ import os
 import py_compile
 import shutil
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,20 +61,79 @@ EM_NAMES = {0x03: "x86 (i386)", EM_X86_64: "x86_64", 0x28: "arm (32-bit)", EM_AA
 PYC_FLAG_HASH_BASED = 0b01
 PYC_FLAG_CHECK_SOURCE = 0b10
 
-# The SDK that the Lambda Python runtime provides, so the artifacts must not carry it.
-RUNTIME_SDK = ("boto3", "botocore", "s3transfer")
+# What the Lambda Python runtime provides (distribution -> its top-level modules), so the artifacts
+# must not carry it: the SDK and the SDK's own dependencies. urllib3 (the SDK's HTTP client) stays
+# in the layer: Powertools' optional auth utilities need urllib3>=2.7, newer than the runtime may
+# ship, and the botocore of every python3.13 runtime accepts urllib3 2.
+RUNTIME_SDK: dict[str, tuple[str, ...]] = {
+    "boto3": ("boto3",),
+    "botocore": ("botocore",),
+    "s3transfer": ("s3transfer",),
+    "jmespath": ("jmespath",),
+    "python-dateutil": ("dateutil",),
+    "six": ("six",),
+}
 
 # Decision on (a), checked by check_sdk_requirements() at every build:
 # AWS no longer publishes one fixed SDK version per runtime (it depends on the runtime's current
 # version and the Region, and it moves forward over time), so these are deliberately old lower
-# bounds for what the python3.13 runtime (launched November 2024) has shipped. As of this writing
-# the layer's only dependants on the SDK are pynamodb (botocore>=1.12.54) and aws-xray-sdk
-# (botocore>=1.11.3): far below the floor, so stripping is safe. If a dependency ever requires
-# more than the floor, the build fails and says which one: then either confirm the runtime's
-# version (docs/deploy.md shows how) and raise the floor, or pin an older release of that
-# dependency. The functions' own boto3 calls are not covered by this check: an API newer than the
-# runtime's SDK needs the SDK vendored (drop it from RUNTIME_SDK) instead.
-RUNTIME_SDK_FLOOR = {"boto3": "1.34.0", "botocore": "1.34.0", "s3transfer": "0.10.0"}
+# bounds for what the python3.13 runtime (launched November 2024) has shipped; for the SDK's
+# dependencies, the lower bounds botocore itself declares (jmespath: the 1.0.1 release every
+# runtime since 2022 carries). As of this writing the layer's dependants are pynamodb
+# (botocore>=1.12.54), aws-xray-sdk (botocore>=1.11.3) and Powertools (jmespath>=1.0.1): within
+# the floor, so stripping is safe. If a dependency ever requires more than the floor, the build
+# fails and says which one: then either confirm the runtime's version (docs/deploy.md shows how)
+# and raise the floor, or pin an older release of that dependency. The functions' own boto3 calls
+# are not covered by this check: an API newer than the runtime's SDK needs the SDK vendored (drop
+# it from RUNTIME_SDK) instead.
+RUNTIME_SDK_FLOOR = {
+    "boto3": "1.34.0",
+    "botocore": "1.34.0",
+    "s3transfer": "0.10.0",
+    "jmespath": "1.0.1",
+    "python-dateutil": "2.1",
+    "six": "1.5",
+}
+
+# (a2) Distributions needed to build other packages, never imported at run time (distribution ->
+# its top-level modules). cffi and pycparser compile argon2-cffi-bindings' `_ffi` extension when
+# the wheel is built; at run time that extension only imports `_cffi_backend`, a separate
+# top-level extension module of the cffi wheel that is kept (tests/build checks that argon2
+# hashes with them gone).
+BUILD_ONLY: dict[str, tuple[str, ...]] = {"cffi": ("cffi",), "pycparser": ("pycparser",)}
+
+# (a2) Folders of installed packages that nothing imports at run time, relative to site-packages.
+# pydantic.v1 (the Pydantic 1 API, 1.2 MB): FastAPI imports it only to reject v1 models and treats
+# its absence as "no v1 model" (fastapi/_compat); pydantic imports it only for types with a v1-style
+# `__get_validators__`, which this code base does not use. Without it, the first route definition
+# of every API function also stops importing it (25-35 ms of CPU at cold start, measured here).
+# redis (5.4 MB, for the optional Redis read cache and idempotency store): the commands of Redis
+# Stack modules (bloom, JSON, search, time series, vector sets: imported by `.bf()`, `.json()`,
+# `.ft()`, `.ts()`, `.vset()` only), and the multi-database and HTTP clients, which `import redis`
+# and a plain client never load (tests/build checks a client still works without them).
+UNUSED: tuple[str, ...] = (
+    "pydantic/v1",
+    "redis/commands/bf",
+    "redis/commands/json",
+    "redis/commands/search",
+    "redis/commands/timeseries",
+    "redis/commands/vectorset",
+    "redis/multidb",
+    "redis/asyncio/multidb",
+    "redis/http",
+    "redis/asyncio/http",
+)
+
+# (b) Packages shipped as bytecode only: their .py sources are replaced by the .pyc next to them
+# (Python loads such a module without looking for its source). The two largest pure-Python packages
+# of the layer, 4.3 MB of sources between them, which the 25 MB budget could not hold besides redis.
+# What it costs: a traceback through them names the file, line and function but cannot print the
+# source line, and nothing may read their source at run time (neither does; a package that does,
+# like anyio's lazy imports, must not be listed). The layer's own code, `backend/`, keeps its sources.
+SOURCELESS: tuple[str, ...] = ("aws_lambda_powertools", "redis")
+
+# The budget of a layer, unzipped (DESIGN.md); `make bench` reports it, `make bench-check` enforces it.
+LAYER_BUDGET = 25_000_000
 
 # Lambda limit: a function's code plus all its layers, unzipped.
 LAMBDA_UNZIPPED_LIMIT = 262_144_000
@@ -253,19 +318,38 @@ def check_sdk_requirements(root: Path, floor: Mapping[str, str] = RUNTIME_SDK_FL
     return problems
 
 
-def _sdk_entries(root: Path) -> list[Path]:
-    """Top-level packages and dist-info folders of the SDK in a site-packages-like folder tree."""
-    sdk = set(RUNTIME_SDK)
+def _site_dirs(root: Path) -> set[Path]:
+    """The site-packages-like folders of an artifact: where dist-infos are, the root, python/."""
+    return {p.parent for p in _dist_infos(root)} | {root, root / "python"}
+
+
+def _installed_entries(root: Path, dists: Mapping[str, Sequence[str]]) -> list[Path]:
+    """Top-level packages, single-file modules and dist-info folders of the given distributions."""
+    names = {_canonical(dist) for dist in dists}
+    modules = {module for dist_modules in dists.values() for module in dist_modules}
     found = []
-    for site in {p.parent for p in _dist_infos(root)} | {root, root / "python"}:
+    for site in _site_dirs(root):
         if not site.is_dir():
             continue
         for entry in site.iterdir():
-            is_package = entry.is_dir() and entry.name in sdk and (entry / "__init__.py").is_file()
-            is_metadata = entry.name.endswith(".dist-info") and _dist_name(entry) in sdk
-            if is_package or is_metadata:
+            is_package = entry.is_dir() and entry.name in modules and (entry / "__init__.py").is_file()
+            is_module = entry.is_file() and entry.suffix == ".py" and entry.stem in modules
+            is_metadata = entry.name.endswith(".dist-info") and _dist_name(entry) in names
+            if is_package or is_module or is_metadata:
                 found.append(entry)
     return sorted(set(found))
+
+
+def _sdk_entries(root: Path) -> list[Path]:
+    """Top-level packages, modules and dist-info folders of the runtime-provided SDK."""
+    return _installed_entries(root, RUNTIME_SDK)
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink()
 
 
 def strip_runtime_sdk(artifact: Artifact) -> list[Path]:
@@ -276,7 +360,32 @@ def strip_runtime_sdk(artifact: Artifact) -> list[Path]:
         )
     removed = _sdk_entries(artifact.path)
     for entry in removed:
-        shutil.rmtree(entry)
+        _remove(entry)
+    return removed
+
+
+# ------------------------------------------------------------------ (a2) prune
+
+
+def _prunable(root: Path) -> list[Path]:
+    """What (a2) removes: build-only distributions, UNUSED folders, type stubs."""
+    found = _installed_entries(root, BUILD_ONLY)
+    for site in _site_dirs(root):
+        if not site.is_dir():
+            continue
+        found += [site / relative for relative in UNUSED if (site / relative).exists()]
+        found += [entry for entry in site.iterdir() if entry.is_dir() and entry.name.endswith("-stubs")]
+    found += [path for path in _walk_files(root) if path.suffix == ".pyi"]
+    # Whatever sits inside a folder that goes anyway is not listed twice.
+    unique = sorted(set(found))
+    return [path for path in unique if not any(parent in unique for parent in path.parents)]
+
+
+def prune(artifact: Artifact) -> list[Path]:
+    """Step (a2); returns what was removed."""
+    removed = _prunable(artifact.path)
+    for entry in removed:
+        _remove(entry)
     return removed
 
 
@@ -287,23 +396,30 @@ def pyc_path(source: Path) -> Path:
     return source.parent / "__pycache__" / f"{source.stem}.{CACHE_TAG}.pyc"
 
 
+def _sourceless_dirs(root: Path) -> list[Path]:
+    return [site / name for site in _site_dirs(root) for name in SOURCELESS if (site / name).is_dir()]
+
+
 def compile_tree(root: Path, runtime_root: str) -> list[str]:
     """Compile every .py under root; returns the files that do not compile.
 
     Old __pycache__ folders go first (other Python versions' files, timestamp-based ones). The
-    path recorded in each .pyc (shown in tracebacks) is where the file lives on Lambda.
+    path recorded in each .pyc (shown in tracebacks) is where the file lives on Lambda. Sources of
+    SOURCELESS packages are compiled next to themselves and removed.
     """
     require_python()
     for dirpath, dirnames, _filenames in os.walk(root):
         if "__pycache__" in dirnames:
             shutil.rmtree(Path(dirpath, "__pycache__"))
             dirnames.remove("__pycache__")
+    sourceless = _sourceless_dirs(root)
     failures = []
     for source in _python_sources(root):
+        legacy = any(folder in source.parents for folder in sourceless)
         try:
             py_compile.compile(
                 str(source),
-                cfile=str(pyc_path(source)),
+                cfile=str(source.with_suffix(".pyc") if legacy else pyc_path(source)),
                 dfile=f"{runtime_root}/{source.relative_to(root).as_posix()}",
                 doraise=True,
                 optimize=0,  # Lambda runs python without -O: it looks for the plain .pyc
@@ -311,6 +427,9 @@ def compile_tree(root: Path, runtime_root: str) -> list[str]:
             )
         except py_compile.PyCompileError as error:
             failures.append(f"{source}: does not compile: {error.msg.strip().splitlines()[-1]}")
+            continue
+        if legacy:
+            source.unlink()
     return failures
 
 
@@ -372,8 +491,30 @@ def check_bytecode(root: Path) -> tuple[int, list[str]]:
     return len(sources), problems
 
 
+def check_sourceless(root: Path) -> list[str]:
+    """SOURCELESS packages: bytecode of this Python next to where each source was, no source left."""
+    problems = []
+    for folder in _sourceless_dirs(root):
+        for path in _walk_files(folder):
+            if path.suffix == ".py":
+                problems.append(f"{path}: source shipped in a bytecode-only package (see SOURCELESS)")
+            elif (
+                path.suffix == ".pyc"
+                and path.parent.name != "__pycache__"
+                and path.read_bytes()[:4] != importlib.util.MAGIC_NUMBER
+            ):
+                problems.append(f"{path}: not bytecode of {CACHE_TAG} (wrong magic number)")
+    return problems
+
+
 def check_no_runtime_sdk(root: Path) -> list[str]:
     return [f"{entry}: provided by the Lambda runtime, must not be shipped" for entry in _sdk_entries(root)]
+
+
+def check_pruned(root: Path) -> list[str]:
+    return [
+        f"{entry}: not needed at run time, must not be shipped (see step a2)" for entry in _prunable(root)
+    ]
 
 
 @dataclass
@@ -397,7 +538,11 @@ def verify(artifacts: Iterable[Artifact]) -> list[ArtifactReport]:
                 _dir_size(artifact.path),
                 py_files,
                 elf_files,
-                native_problems + bytecode_problems + check_no_runtime_sdk(artifact.path),
+                native_problems
+                + bytecode_problems
+                + check_sourceless(artifact.path)
+                + check_no_runtime_sdk(artifact.path)
+                + check_pruned(artifact.path),
             )
         )
     layer_sizes = {r.artifact.logical_id: r.size for r in reports if r.artifact.kind == "layer"}
@@ -434,6 +579,9 @@ def print_summary(reports: list[ArtifactReport], build_dir: Path) -> int:
     elf_total = sum(r.elf_files for r in reports)
     py_total = sum(r.py_files for r in reports)
     print(f"  {py_total} .py files, {elf_total} ELF files, {len(problems)} violation(s)")
+    for logical_id, size in layer_sizes.items():
+        verdict = "within" if size <= LAYER_BUDGET else "OVER"
+        print(f"  {logical_id}: {_mb(size)} unzipped, {verdict} the layer budget of {_mb(LAYER_BUDGET)}")
     for problem in problems[:MAX_LISTED]:
         print(f"VIOLATION {problem}", file=sys.stderr)
     if len(problems) > MAX_LISTED:
@@ -451,13 +599,18 @@ def print_summary(reports: list[ArtifactReport], build_dir: Path) -> int:
 
 
 def postprocess(artifacts: Iterable[Artifact]) -> list[str]:
-    """Steps (a) and (b); returns the files that did not compile."""
+    """Steps (a), (a2) and (b); returns the files that did not compile."""
     failures = []
     for artifact in artifacts:
         removed = strip_runtime_sdk(artifact)
         if removed:
             names = ", ".join(entry.name for entry in removed)
             print(f"{artifact.logical_id}: removed the runtime-provided SDK: {names}")
+        pruned = prune(artifact)
+        if pruned:
+            names = ", ".join(str(entry.relative_to(artifact.path)) for entry in pruned[:8])
+            more = f" and {len(pruned) - 8} more" if len(pruned) > 8 else ""
+            print(f"{artifact.logical_id}: pruned what is never imported at run time: {names}{more}")
         failures += compile_tree(artifact.path, RUNTIME_ROOT[artifact.kind])
     return failures
 

@@ -278,6 +278,188 @@ def test_refuses_to_strip_sdk_a_dependency_needs_newer(
     assert (fake_build / "SharedLayer" / "python" / "botocore").is_dir()
 
 
+def test_postbuild_strips_the_sdks_own_dependencies(
+    fake_build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = fake_build / "SharedLayer" / "python"
+    write(site / "jmespath" / "__init__.py", "")
+    dist_info(site, "jmespath", "1.1.0")
+    write(site / "dateutil" / "__init__.py", "")
+    dist_info(site, "python-dateutil", "2.9.0", "six>=1.5")
+    write(site / "six.py", "")
+    dist_info(site, "six", "1.17.0")
+    write(site / "urllib3" / "__init__.py", "")  # stays: see RUNTIME_SDK
+    dist_info(site, "urllib3", "2.8.0")
+    assert run(fake_build) == 0
+    for gone in ("jmespath", "dateutil", "six.py", "jmespath-1.1.0.dist-info", "six-1.17.0.dist-info"):
+        assert not (site / gone).exists(), gone
+    assert (site / "urllib3" / "__init__.py").is_file()
+
+
+def _plant_prunable(site: Path) -> None:
+    write(site / "cffi" / "__init__.py", "")
+    dist_info(site, "cffi", "2.1.1", "pycparser")
+    write(site / "pycparser" / "__init__.py", "")
+    dist_info(site, "pycparser", "3.12")
+    write(site / "_cffi_backend.cpython-313-aarch64-linux-gnu.so", fake_elf(postbuild.EM_AARCH64))
+    write(site / "pydantic" / "__init__.py", "")
+    write(site / "pydantic" / "v1" / "__init__.py", "")
+    write(site / "pydantic_core" / "core.pyi", "x: int\n")
+    write(site / "wrapt-stubs" / "__init__.pyi", "")
+
+
+def test_postbuild_prunes_build_only_unused_and_stubs(
+    fake_build: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = fake_build / "SharedLayer" / "python"
+    _plant_prunable(site)
+    assert run(fake_build) == 0
+    out = capsys.readouterr().out
+    assert "pruned what is never imported at run time" in out
+    for gone in (
+        "cffi",
+        "cffi-2.1.1.dist-info",
+        "pycparser",
+        "pydantic/v1",
+        "pydantic_core/core.pyi",
+        "wrapt-stubs",
+    ):
+        assert not (site / gone).exists(), gone
+    assert (site / "_cffi_backend.cpython-313-aarch64-linux-gnu.so").is_file()  # argon2 needs it
+    assert (site / "pydantic" / "__init__.py").is_file()
+    assert "within the layer budget" in out
+
+
+def test_verify_fails_when_pruned_files_are_shipped(
+    processed: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = processed / "SharedLayer" / "python"
+    write(site / "pydantic" / "v1" / "__init__.py", "")
+    postbuild.compile_tree(processed / "SharedLayer", "/opt")
+    assert run(processed, "--verify-only") == 1
+    assert "pydantic/v1: not needed at run time" in capsys.readouterr().err
+
+
+def test_summary_reports_the_layer_budget(
+    processed: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postbuild, "LAYER_BUDGET", 10)
+    assert run(processed, "--verify-only") == 0  # reported here, judged by `make bench-check`
+    assert "OVER the layer budget" in capsys.readouterr().out
+
+
+def _site_without(tmp_path: Path, *dropped: str) -> Path:
+    """A copy of what some installed distributions put in site-packages, minus `dropped`."""
+    import importlib.util
+
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("argon2", "_argon2_cffi_bindings", "_cffi_backend", "cffi", "pycparser"):
+        if name in dropped:
+            continue
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.origin is not None
+        origin = Path(spec.origin)
+        if origin.name == "__init__.py":
+            shutil.copytree(origin.parent, site / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(origin, site / origin.name)
+    return site
+
+
+def test_argon2_hashes_without_the_build_only_packages(tmp_path: Path) -> None:
+    site = _site_without(tmp_path, *postbuild.BUILD_ONLY)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from argon2 import PasswordHasher\n"
+        "h = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)\n"
+        "assert h.verify(h.hash('s3cret'), 's3cret')\n"
+        "assert 'cffi' not in sys.modules and 'pycparser' not in sys.modules\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-S", "-I", "-c", code, str(site)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_fastapi_routes_work_without_pydantic_v1() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['pydantic.v1'] = None  # what pruning pydantic/v1 leaves: the import fails\n"
+        "from fastapi import FastAPI\n"
+        "from fastapi.testclient import TestClient\n"
+        "from pydantic import BaseModel\n"
+        "class Item(BaseModel):\n"
+        "    name: str\n"
+        "app = FastAPI()\n"
+        "@app.post('/items', response_model=Item)\n"
+        "def create(item: Item) -> Item:\n"
+        "    return item\n"
+        "client = TestClient(app)\n"
+        "assert client.post('/items', json={'name': 'a'}).json() == {'name': 'a'}\n"
+        "assert client.post('/items', json={}).status_code == 422\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_sourceless_packages_ship_bytecode_in_place_of_sources(
+    fake_build: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postbuild, "SOURCELESS", ("pkg",))
+    site = fake_build / "SharedLayer" / "python"
+    assert run(fake_build) == 0, capsys.readouterr()
+    assert not list((site / "pkg").rglob("*.py"))
+    assert (site / "pkg" / "__init__.pyc").is_file()
+    assert (site / "backend" / "settings.py").is_file()  # not listed: sources stay
+    assert run(fake_build) == 0  # idempotent
+    write(site / "pkg" / "late.py", "X = 1\n")
+    assert run(fake_build, "--verify-only") == 1
+    assert "source shipped in a bytecode-only package" in capsys.readouterr().err
+
+
+def test_bytecode_only_and_pruned_packages_still_work(tmp_path: Path) -> None:
+    """The packages postbuild ships without sources (and redis without its unused parts), as built
+    here, used the way the functions use them."""
+    import importlib.util
+
+    site = tmp_path / "layer" / "python"
+    for name in postbuild.SOURCELESS:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.origin is not None
+        shutil.copytree(Path(spec.origin).parent, site / name, ignore=shutil.ignore_patterns("__pycache__"))
+    artifact = postbuild.Artifact("SharedLayer", "layer", tmp_path / "layer")
+    postbuild.prune(artifact)
+    assert postbuild.compile_tree(artifact.path, "/opt") == []
+    assert postbuild.check_sourceless(artifact.path) == []
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import redis, aws_lambda_powertools\n"
+        "assert redis.__file__.endswith('.pyc') and aws_lambda_powertools.__file__.endswith('.pyc')\n"
+        "from redis.backoff import NoBackoff\n"
+        "from redis.retry import Retry\n"
+        "client = redis.Redis.from_url('redis://127.0.0.1:6399/0', retry=Retry(NoBackoff(), 0))\n"
+        "assert client.connection_pool.make_connection().pack_command('SET', 'k', 'v')\n"
+        "from aws_lambda_powertools import Logger, Metrics\n"
+        "Logger(service='t').info('hello')\n"
+        "Metrics(namespace='T', service='t')\n"
+        "from aws_lambda_powertools.utilities import parameters\n"
+        "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType\n"
+        "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function\n"
+        "from aws_lambda_powertools.shared.functions import pydantic_to_dict\n"
+        "from pydantic import BaseModel\n"
+        "class M(BaseModel):\n"
+        "    a: int\n"
+        "assert pydantic_to_dict(M(a=1)) == {'a': 1}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(site)], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_sdk_requirement_check_honours_extras_and_markers(tmp_path: Path) -> None:
     dist_info(tmp_path, "a", "1", "boto3>=99; extra == 'aws-sdk'")  # extra not installed: ignored
     dist_info(tmp_path, "b", "1", "botocore>=99; python_version < '3.10'")  # not on 3.13: ignored
@@ -411,3 +593,24 @@ def test_real_build_time(real_build: RealBuild) -> None:
     # Not a benchmark: a guard against the build silently becoming much slower (e.g. compiling
     # sdists because a wheel for aarch64 went missing).
     assert real_build.sam_seconds < 600, f"sam build took {real_build.sam_seconds:.0f} s"
+
+
+@pytest.mark.build
+def test_real_build_layer_is_pruned_and_within_budget(real_build: RealBuild) -> None:
+    site = real_build.build_dir / "SharedLayer" / "python"
+    for gone in (
+        "cffi",
+        "pycparser",
+        "pydantic/v1",
+        "jmespath",
+        "dateutil",
+        "six.py",
+        "redis/commands/search",
+    ):
+        assert not (site / gone).exists(), gone
+    assert (site / "redis" / "client.pyc").is_file()  # bytecode only
+    assert not (site / "redis" / "client.py").exists()
+    assert list(site.glob("_cffi_backend.*.so"))
+    layer = next(a for a in _artifacts(real_build) if a.kind == "layer")
+    size = sum(p.stat().st_size for p in layer.path.rglob("*") if p.is_file() and not p.is_symlink())
+    assert size <= postbuild.LAYER_BUDGET, f"layer is {size / 1e6:.1f} MB"

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -37,3 +40,93 @@ def test_formatter_output_has_no_secret(caplog: pytest.LogCaptureFixture) -> Non
     line = formatter.format(record)
     assert "hunter2" not in line
     assert json.loads(line)["password"] == REDACTED
+
+
+# ------------------------------------------------------------------ the X-Ray SDK is opt-in
+
+
+def _run(code: str, **env: str) -> str:
+    """Run code in a fresh interpreter (what a cold start imports is per process)."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_a_function_imports_nothing_from_the_xray_sdk_by_default() -> None:
+    code = (
+        "import sys\n"
+        "from backend.http.app import create_app, create_handler\n"
+        "from backend.jobs.worker import create_worker_handler\n"
+        "create_handler(create_app('t', routers=[]))\n"
+        "create_worker_handler()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('aws_xray_sdk')))"
+    )
+    assert _run(code, XRAY_SDK_TRACING="false") == "[]"
+
+
+def test_the_template_parameter_turns_sdk_subsegments_on() -> None:
+    code = (
+        "import sys\n"
+        "from backend.observability import tracer\n"
+        "@tracer.capture_method\n"
+        "def f():\n"
+        "    return 1\n"
+        "print(f(), type(tracer.real).__name__, 'aws_xray_sdk.core' in sys.modules)"
+    )
+    assert _run(code, XRAY_SDK_TRACING="true") == "1 Tracer True"
+
+
+def test_xray_sdk_flag_values() -> None:
+    from backend.observability import xray_sdk_enabled
+
+    assert not xray_sdk_enabled({})
+    assert not xray_sdk_enabled({"XRAY_SDK_TRACING": "false"})
+    assert xray_sdk_enabled({"XRAY_SDK_TRACING": "true"})
+    assert xray_sdk_enabled({"XRAY_SDK_TRACING": " TRUE "})
+
+
+def test_disabled_tracer_returns_functions_unchanged() -> None:
+    from backend.observability import LazyTracer
+
+    tracer = LazyTracer()
+    tracer.reset(enabled=False)
+
+    def handler(event: dict[str, object], context: object) -> dict[str, object]:
+        return event
+
+    def method() -> int:
+        return 1
+
+    assert tracer.capture_lambda_handler(handler) is handler
+    assert tracer.capture_lambda_handler(capture_response=False)(handler) is handler
+    assert tracer.capture_method(method) is method
+    assert tracer.capture_method(capture_response=False)(method) is method
+    tracer.put_annotation("k", "v")  # no-ops
+    tracer.put_metadata("k", {"v": 1})
+    assert tracer._tracer is None
+
+
+def test_enabled_tracer_delegates_to_powertools(monkeypatch: pytest.MonkeyPatch) -> None:
+    from backend.observability import LazyTracer
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")  # no segment to write to in tests
+    tracer = LazyTracer()
+    tracer.reset(enabled=True)
+
+    @tracer.capture_method(capture_response=False)
+    def method() -> int:
+        return 41
+
+    @tracer.capture_lambda_handler
+    def handler(event: dict[str, object], context: object) -> int:
+        return method() + 1
+
+    assert handler({}, None) == 42
+    assert tracer._tracer is not None
+    assert tracer.disabled is True  # any other attribute comes from Powertools' Tracer

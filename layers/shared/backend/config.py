@@ -36,12 +36,26 @@ class RuntimeConfig(BaseModel):
     email_requests_per_hour: int = Field(5, ge=1, le=10_000)
 
 
+def _parameters(kind: str) -> Any:
+    """Powertools parameters, with its default ``kind`` provider ("ssm", "secrets") built on this
+    thread's shared botocore session (``backend.aws``) rather than a session of its own."""
+    from aws_lambda_powertools.utilities import parameters
+
+    providers: dict[str, Any] = parameters.base.DEFAULT_PROVIDERS  # type: ignore[attr-defined]
+    if kind not in providers:
+        from backend import aws
+
+        provider = parameters.SSMProvider if kind == "ssm" else parameters.SecretsProvider
+        providers[kind] = provider(boto3_session=aws.boto3_session())
+    return parameters
+
+
 def get_runtime_config() -> RuntimeConfig:
     """The SSM configuration document (defaults when no parameter is configured)."""
     settings = get_settings()
     if not settings.config_parameter_name:
         return RuntimeConfig()
-    from aws_lambda_powertools.utilities import parameters
+    parameters = _parameters("ssm")
 
     try:
         raw = parameters.get_parameter(
@@ -61,7 +75,7 @@ def get_token_signing_key(*, force_fetch: bool = False) -> str:
     """The HMAC key for tokens and cursors, from Secrets Manager (cached; the AWSCURRENT version)."""
     settings = get_settings()
     name = settings.require("token_secret_name")
-    from aws_lambda_powertools.utilities import parameters
+    parameters = _parameters("secrets")
 
     try:
         value = parameters.get_secret(
@@ -78,7 +92,9 @@ def _previous_versions() -> Any:
     # the version stage is an SDK option, so AWSCURRENT and AWSPREVIOUS would share one entry.
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-    return SecretsProvider()
+    from backend import aws
+
+    return SecretsProvider(boto3_session=aws.boto3_session())
 
 
 def get_previous_token_signing_key() -> str | None:

@@ -104,8 +104,12 @@ def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
 
+    from backend import snapstart
+    from backend.http.inline import serve_sync_code_inline
     from backend.observability import logger, metrics, tracer
 
+    snapstart.register()  # after-restore hooks, where SnapStart restores this function (prod)
+    serve_sync_code_inline()  # one request at a time per container: no worker-thread hops
     asgi = Mangum(app, lifespan="off")
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -140,5 +140,13 @@ class TableItem(Model):
         # One connection (one botocore client) for every item type, instead of one per subclass.
         if cls is not TableItem:
             return TableItem._get_connection()
-        connection: TableConnection = super()._get_connection()
-        return connection
+        if cls._connection is None:
+            connection: TableConnection = super()._get_connection()
+            # The botocore session of the thread that opens it: the one backend.aws builds every other
+            # client from, so a request that reads the table and a secret loads botocore's data once.
+            # (PynamoDB keeps a session per thread; other threads still get their own.)
+            from backend import aws
+
+            connection.connection._local.session = aws.botocore_session()
+            return connection
+        return super()._get_connection()

@@ -55,6 +55,13 @@ def new_id() -> str:
     return _encode(value)
 
 
+def reset() -> None:
+    """Forget the monotonic state: a copy restored from a SnapStart snapshot must not share it."""
+    global _last_ms, _last_random
+    with _lock:
+        _last_ms, _last_random = -1, 0
+
+
 def is_valid_id(text: str) -> bool:
     """Whether ``text`` is a well-formed id (26 Crockford base32 characters, 128 bits)."""
     return len(text) == ID_LENGTH and text[0] in "01234567" and all(c in _DECODE for c in text)

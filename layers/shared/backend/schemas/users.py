@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
 from backend.models.enums import Role
-from backend.repositories.records import ProfileRecord, UserRecord
 from backend.schemas.common import CamelModel
 from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
+
+if TYPE_CHECKING:
+    from backend.repositories.records import ProfileRecord, UserRecord
 
 EmailIn = Annotated[
     str,

@@ -10,21 +10,23 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.config import RuntimeConfig
 from backend.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
 from backend.models.clock import Clock
 from backend.models.enums import Role
 from backend.observability import logger
-from backend.repositories.action_tokens import ActionTokensRepository
-from backend.repositories.records import UserRecord
-from backend.repositories.sessions import SessionsRepository
-from backend.repositories.users import UsersRepository
 from backend.services import passwords, rate_limit, tokens
 from backend.services.keyring import Keyring
 from backend.services.principal import Principal
 from backend.values import normalize_email
+
+if TYPE_CHECKING:
+    from backend.repositories.action_tokens import ActionTokensRepository
+    from backend.repositories.records import UserRecord
+    from backend.repositories.sessions import SessionsRepository
+    from backend.repositories.users import UsersRepository
 
 INVALID_CREDENTIALS = "Invalid email or password"
 INVALID_REFRESH = "Invalid or expired refresh token"

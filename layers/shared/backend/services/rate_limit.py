@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from backend.errors import RateLimitedError
-from backend.repositories.records import RateLimitResult
+
+if TYPE_CHECKING:
+    from backend.repositories.records import RateLimitResult
 
 
 class RateLimiter(Protocol):

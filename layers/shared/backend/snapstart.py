@@ -1,0 +1,128 @@
+"""SnapStart: what must not be shared between execution environments restored from one snapshot.
+
+With SnapStart (prod: template.yaml), Lambda runs a function's init phase once, when a version is
+published, snapshots the memory of the initialized environment, and resumes every new execution
+environment of that version from the snapshot. Whatever init left in memory is then identical in
+every copy. The after-restore hook registered here makes each copy fresh again:
+
+- ``random``: the module's generator was seeded once, at import; every copy would draw the same
+  numbers. It is reseeded from the operating system (``secrets``, ``uuid4`` and the id generator's
+  random bits read the OS on every call, so they need nothing).
+- the id generator's monotonic state (``backend.models.ids``): two copies resumed in the same
+  millisecond would otherwise increment the same random part and hand out the same ids.
+- cached boto3 clients (``backend.aws``) and PynamoDB's shared table connection (``TableItem``):
+  connections (and any credentials a client resolved) are made again by the copy that uses them.
+- the wiring container (``backend.http.deps``): its members are rebuilt on first use, among them
+  the keyring, whose refresh throttle counts time from before the snapshot, the read cache (its
+  in-process entries and stamps were aged by a stopped clock; its Redis connection, closed here, did
+  not survive) and the idempotency store.
+- cached configuration and secrets (``backend.config``: Powertools parameters, the previous
+  signing key): time-based, with ages counted from a clock that stood still while the snapshot was
+  stored.
+
+Nothing here imports what the function has not imported itself: a reset of a module that was never
+loaded has nothing to reset. Settings (``backend.settings``) are not reset: they come from the
+environment, which every copy shares by design, and hold no time or randomness. Python's hash seed
+cannot be changed in a running process; it is shared by the copies of one snapshot.
+
+Lambda's runtime provides ``snapshot_restore_py``; elsewhere :func:`register` does nothing and
+tests call :func:`restore` directly.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+from collections.abc import Callable
+
+_registered = False
+_lock = threading.Lock()
+
+
+def reseed_random() -> None:
+    random.seed()  # from os.urandom
+
+
+def reset_ids() -> None:
+    ids = sys.modules.get("backend.models.ids")
+    if ids is not None:
+        ids.reset()
+
+
+def reset_clients() -> None:
+    aws = sys.modules.get("backend.aws")
+    if aws is not None:
+        aws.reset_clients()
+
+
+def reset_table_connection() -> None:
+    base = sys.modules.get("backend.models.base")
+    if base is not None:
+        base.TableItem._connection = None
+
+
+def reset_container() -> None:
+    deps = sys.modules.get("backend.http.deps")
+    if deps is None:
+        return
+    if deps.get_container.cache_info().currsize:
+        # A read cache built before the snapshot: its Redis connection is gone (close what is left);
+        # its in-process entries have ages counted by a stopped clock (dropped with the container).
+        read_cache = vars(deps.get_container()).get("cache")
+        close = getattr(getattr(read_cache, "backend", None), "close", None)
+        if callable(close):
+            close()
+    deps.get_container.cache_clear()
+
+
+def clear_parameter_caches() -> None:
+    config = sys.modules.get("backend.config")
+    if config is not None:
+        config.clear_caches()
+        return
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+    if parameters is not None:
+        parameters.clear_caches()
+
+
+#: Run in this order after every restore.
+AFTER_RESTORE: tuple[Callable[[], None], ...] = (
+    reseed_random,
+    reset_ids,
+    reset_clients,
+    reset_table_connection,
+    reset_container,
+    clear_parameter_caches,
+)
+
+
+def restore() -> None:
+    """The after-restore hook: every reset above."""
+    for hook in AFTER_RESTORE:
+        hook()
+
+
+def register() -> bool:
+    """Register :func:`restore` with the runtime's SnapStart hooks, once per process.
+
+    Returns whether the hooks are registered (False outside Lambda's runtime).
+    """
+    global _registered  # noqa: PLW0603 - one registration per process
+    with _lock:
+        if _registered:
+            return True
+        try:
+            from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
+        except ImportError:
+            return False
+        register_after_restore(restore)
+        _registered = True
+        return True
+
+
+def _forget_registration() -> None:
+    """Tests only: allow :func:`register` to run again."""
+    global _registered  # noqa: PLW0603
+    with _lock:
+        _registered = False
