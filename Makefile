@@ -10,8 +10,11 @@ EVENT     ?=
 FUNCTION  ?=
 QUEUE     ?=
 ARGS      ?=
+# checkov pins dependencies that conflict with ours: it gets a venv of its own.
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: help venv dev test unit integration lint typecheck check validate build verify-build deploy deploy-prod bench bench-check invoke fire redrive clean
+.PHONY: help venv dev test unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench bench-check invoke fire redrive clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' \
@@ -28,11 +31,16 @@ $(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt
 
 venv: $(STAMP) ## create/refresh the virtual environment
 
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@py="$$(scripts/find-python.sh)" || exit 1; rm -rf $(CHECKOV_VENV) && "$$py" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --quiet --no-deps -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
 dev: $(STAMP) ## run the whole system locally (local cloud on http://127.0.0.1:$(PORT))
 	$(PY) -m local --port $(PORT)
 
-test: $(STAMP) check ## lint, types, template checks, unit and integration tests
-	$(PY) -m pytest -n 2
+test: $(STAMP) check ## lint, types, template checks, security audit, unit, integration and fuzz tests
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 unit: $(STAMP) ## unit tests only (moto in-process)
 	$(PY) -m pytest tests/unit
@@ -51,7 +59,17 @@ validate: $(STAMP) ## sam validate --lint and cfn-lint on template.yaml
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --lint --region us-east-1
 	$(VENV)/bin/cfn-lint template.yaml
 
-check: lint typecheck validate ## the static gate
+audit: $(STAMP) $(CHECKOV_STAMP) ## static security: bandit, pip-audit (AUDIT_STRICT=1 fails if it cannot run), cfn-lint + checkov, committed secrets
+	$(VENV)/bin/bandit -c pyproject.toml -r layers functions local scripts --severity-level medium --quiet
+	$(PY) scripts/audit_deps.py
+	$(VENV)/bin/cfn-lint template.yaml
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(PY) scripts/scan_secrets.py
+
+fuzz: $(STAMP) ## schemathesis against the merged OpenAPI of a local cloud: anonymous, USER and ADMIN passes
+	$(PY) -m pytest tests/fuzz -m fuzz -rs
+
+check: lint typecheck validate audit ## the static gate (includes the security audit)
 
 build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecode and strip the runtime's boto3
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build --parallel
@@ -66,10 +84,13 @@ bench: $(STAMP) ## the performance report (docs/benchmarks.md): cold start, laye
 bench-check: $(STAMP) ## make bench, failing when any row is over budget
 	$(PY) -m scripts.bench --check $(ARGS)
 
-deploy: build ## build, then deploy the dev stack (samconfig.toml [dev])
+audit-strict: $(STAMP) ## the dependency audit, failing when it cannot reach the vulnerability service (deploys run it)
+	AUDIT_STRICT=1 $(PY) scripts/audit_deps.py
+
+deploy: audit-strict build ## audit the pins (strict), build, then deploy the dev stack (samconfig.toml [dev])
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env dev
 
-deploy-prod: build ## build, then deploy prod (shows the change set and asks first)
+deploy-prod: audit-strict build ## audit the pins (strict), build, then deploy prod (shows the change set and asks first)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --config-env prod
 
 invoke: $(STAMP) ## run one function with an event, like sam local invoke: make invoke FUNCTION=WorkerFunction EVENT=events/worker/email-job.json
@@ -82,4 +103,4 @@ redrive: $(STAMP) ## move a DLQ's messages back to their queue on the running lo
 	$(PY) -m local redrive $(QUEUE) --port $(PORT)
 
 clean: ## remove build outputs and the virtual environment
-	rm -rf .aws-sam $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache

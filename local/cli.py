@@ -246,8 +246,11 @@ def serve(args: argparse.Namespace) -> int:
 
 def _running_cloud(url: str) -> dict[str, Any] | None:
     """The health document of the local cloud at `url`, or None if it is not one (a bare emulator)."""
+    if not url.startswith(("http://", "https://")):
+        return None  # urlopen would also read file: and other schemes
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/_local/health", timeout=5) as response:  # noqa: S310
+        health_url = f"{url.rstrip('/')}/_local/health"
+        with urllib.request.urlopen(health_url, timeout=5) as response:  # noqa: S310  # nosec B310  # http(s) only, checked above
             health = json.load(response)
     except (urllib.error.URLError, ValueError, OSError):
         return None
@@ -326,12 +329,12 @@ def fire(args: argparse.Namespace) -> int:
     url = f"{base}/_local/schedules/{quote(args.function, safe='')}/{quote(args.event, safe='')}/fire"
     request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310 - loopback URL we build
     try:
-        with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=900) as response:  # noqa: S310  # nosec B310  # http:// URL built from --host/--port
             body = json.load(response)
     except urllib.error.HTTPError as exc:
         detail = json.loads(exc.read() or b"{}")
-        known = ", ".join(detail.get("schedules", [])) or "none"
-        print(f"error: {detail.get('message', exc)} (schedules: {known})", file=sys.stderr)
+        known = ", ".join(str(item.get("schedule")) for item in detail.get("details") or []) or "none"
+        print(f"error: {detail.get('error', exc)} (schedules: {known})", file=sys.stderr)
         return 1
     except (urllib.error.URLError, OSError) as exc:
         print(f"error: no local cloud answers on {base} ({exc}); start one with `make dev`", file=sys.stderr)

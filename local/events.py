@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,9 @@ from local.intrinsics import ACCOUNT_ID, REGION
 from local.routes import RouteMatch
 from local.stack import HTTP_API_ID
 
+# RFC 9110: a header name is a token; a value has no CR, LF or NUL.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_BAD_HEADER_VALUE = re.compile(r"[\r\n\x00]")
 _TEXT_TYPES = ("application/json", "application/javascript", "application/xml", "application/ecmascript")
 
 
@@ -66,6 +70,25 @@ class HttpResponse:
     def json(cls, status: int, document: Any, headers: Iterable[tuple[str, str]] = ()) -> HttpResponse:
         body = json.dumps(document, default=str).encode()
         return cls(status, [("content-type", "application/json"), *headers], body)
+
+    @classmethod
+    def error(
+        cls,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        request_id: str | None = None,
+        details: list[dict[str, Any]] | None = None,
+        headers: Iterable[tuple[str, str]] = (),
+    ) -> HttpResponse:
+        """An error the gateway gives itself, in the API's envelope (with `apigw-requestid`)."""
+        request_id = request_id or new_api_request_id()
+        document: dict[str, Any] = {"error": message, "code": code}
+        if details:
+            document["details"] = details
+        document["requestId"] = request_id
+        return cls.json(status, document, [("apigw-requestid", request_id), *headers])
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -187,7 +210,7 @@ def http_response(result: Any) -> HttpResponse:
         status = int(result["statusCode"])
     except (TypeError, ValueError):
         raise MalformedResponse(f"statusCode {result['statusCode']!r} is not a number") from None
-    if not 100 <= status <= 599:
+    if not 200 <= status <= 599:  # an informational (1xx) status cannot end an HTTP exchange
         raise MalformedResponse(f"statusCode {status} is out of range")
     headers: list[tuple[str, str]] = []
     single: Mapping[str, Any] = result.get("headers") or {}
@@ -195,13 +218,13 @@ def http_response(result: Any) -> HttpResponse:
     if not isinstance(single, Mapping) or not isinstance(multi, Mapping):
         raise MalformedResponse("headers must be an object")
     for name, value in single.items():
-        if name.lower() not in {key.lower() for key in multi}:
-            headers.append((str(name), _header_text(value)))
+        if str(name).lower() not in {str(key).lower() for key in multi}:
+            headers.append((_header_name(name), _header_text(value)))
     for name, values in multi.items():
         for value in values if isinstance(values, list) else [values]:
-            headers.append((str(name), _header_text(value)))
+            headers.append((_header_name(name), _header_text(value)))
     for cookie in result.get("cookies") or []:
-        headers.append(("set-cookie", str(cookie)))
+        headers.append(("set-cookie", _header_text(cookie)))
     body = result.get("body")
     if body is None:
         payload = b""
@@ -218,7 +241,17 @@ def http_response(result: Any) -> HttpResponse:
 def _header_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    if _BAD_HEADER_VALUE.search(text):
+        raise MalformedResponse("a header value holds CR, LF or NUL")
+    return text
+
+
+def _header_name(name: Any) -> str:
+    text = str(name)
+    if not _HEADER_NAME.fullmatch(text):
+        raise MalformedResponse(f"{text[:40]!r} is not a valid header name")
+    return text
 
 
 # ---------------------------------------------------------------------------------------- SQS
@@ -236,7 +269,8 @@ def sqs_record(message: Mapping[str, Any], queue_arn: str, region: str = REGION)
             name: _message_attribute(value)
             for name, value in (message.get("MessageAttributes") or {}).items()
         },
-        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode()).hexdigest(),  # noqa: S324
+        "md5OfBody": message.get("MD5OfBody")
+        or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
         "awsRegion": region,

@@ -1,27 +1,31 @@
 """The HTTP gateway: API Gateway HTTP API on loopback, plus the local cloud's own endpoints.
 
-Template routes → payload 2.0 events → the function's instances → the function's response, with
-API Gateway's own answers where it gives them: `404 {"message":"Not Found"}` when no route matches,
-`500 {"message":"Internal Server Error"}` when the function fails (an exception, a timeout, a
-malformed response), `503 {"message":"Service Unavailable"}` past the integration timeout (30 s,
-waiting for a free instance included), and CORS handled from the HttpApi's CorsConfiguration.
+Template routes → payload 2.0 events → the function's instances → the function's response. Where
+API Gateway answers by itself, the gateway does too, in the API's error envelope
+(``{"error", "code", "requestId"}``, with ``apigw-requestid``): 404 ``NOT_FOUND`` when no route
+matches, 500 ``INTERNAL_ERROR`` when the function fails (an exception, a timeout, a malformed
+response), 503 ``SERVICE_UNAVAILABLE`` past the integration timeout (30 s, waiting for a free
+instance included); CORS is handled from the HttpApi's CorsConfiguration. Every reply carries the
+security headers (``local.server.secure``); the gateway's HTML pages get a content security
+policy that lets them work.
 
 Local endpoints: /_local (index), /_local/health, /_local/stats, /_local/routes, /_local/queues,
 /_local/schedules (+ POST /_local/schedules/<Function>/<Event>/fire), /_local/mail(.json) (DELETE
 clears it), POST /_local/functions/<Function>/recycle (fresh instances next time), /openapi.json
-and /docs.
+and /docs. ``HEAD`` is answered as ``GET`` (without the body) on all of them.
+
+The HTTP server itself (uvicorn, h11, framing and size limits) is in ``local.server``.
 """
 
 from __future__ import annotations
 
 import html
-import sys
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
+from local.console import safe_target
 from local.events import (
     HttpRequest,
     HttpResponse,
@@ -31,22 +35,32 @@ from local.events import (
     new_api_request_id,
 )
 from local.mailbox import mail_html, mail_json
-from local.openapi import docs_page, swagger_assets_dir
+from local.openapi import CDN, docs_page, swagger_assets_dir
+from local.server import GatewayServer, PortInUseError, secure
 
 if TYPE_CHECKING:
     from local.cloud import LocalCloud
     from local.routes import RouteMatch
 
-NOT_FOUND = {"message": "Not Found"}
-INTERNAL_ERROR = {"message": "Internal Server Error"}
-UNAVAILABLE = {"message": "Service Unavailable"}
+__all__ = ["Gateway", "GatewayServer", "PortInUseError"]
+
+_CDN = "{0.scheme}://{0.netloc}".format(urlsplit(CDN))
+_PAGE_POLICY = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+#: The local pages (index, mailbox): inline styles, and the mails' HTML in sandboxed srcdoc frames.
+PAGE_CSP = f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; {_PAGE_POLICY}"
+#: Swagger UI at /docs: its assets (local, or the CDN), an inline start-up script, /openapi.json.
+DOCS_CSP = (
+    f"default-src 'none'; script-src 'self' 'unsafe-inline' {_CDN}; style-src 'self' 'unsafe-inline' {_CDN}; "
+    f"img-src 'self' data: {_CDN}; font-src 'self' data:; connect-src 'self'; {_PAGE_POLICY}"
+)
 
 
-class PortInUseError(OSError):
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(f"port {port} on {host} is already in use")
-        self.host = host
-        self.port = port
+def _not_found(message: str = "Not Found", request_id: str | None = None) -> HttpResponse:
+    return HttpResponse.error(404, "NOT_FOUND", message, request_id=request_id)
+
+
+def _internal_error(request_id: str) -> HttpResponse:
+    return HttpResponse.error(500, "INTERNAL_ERROR", "Internal Server Error", request_id=request_id)
 
 
 class Gateway:
@@ -57,22 +71,20 @@ class Gateway:
         self._assets = swagger_assets_dir()
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        """The reply to one request; every reply carries the security headers."""
         path = request.path
         if path == "/_local" or path.startswith("/_local/"):
-            return self.local_endpoint(request)
+            return secure(self.local_endpoint(request), content_security_policy=PAGE_CSP)
         cors = self.cloud.cors
         if cors is not None and cors.is_preflight(request):
-            return cors.preflight(request)
+            return secure(cors.preflight(request))
         match = self.cloud.router.match(request.method, path)
         if (match is None or match.route.path == "$default") and request.method in ("GET", "HEAD"):
             docs = self.docs_endpoint(path)
             if docs is not None:
-                return docs
-        if match is None:
-            response = HttpResponse.json(404, NOT_FOUND, [("apigw-requestid", new_api_request_id())])
-        else:
-            response = self.invoke_route(request, match)
-        return cors.apply(request, response) if cors is not None else response
+                return secure(docs, content_security_policy=DOCS_CSP)
+        response = _not_found() if match is None else self.invoke_route(request, match)
+        return secure(cors.apply(request, response) if cors is not None else response)
 
     def invoke_route(self, request: HttpRequest, match: RouteMatch) -> HttpResponse:
         route = match.route
@@ -82,21 +94,23 @@ class Gateway:
         started = time.monotonic()
         outcome = self.cloud.invoke(route.function, event, queue_timeout=budget)
         elapsed = time.monotonic() - started
-        extra = [("apigw-requestid", request_id)]
         if elapsed > budget or (outcome.error or {}).get("errorType") == "Local.QueueTimeout":
-            response = HttpResponse.json(503, UNAVAILABLE, extra)
+            response = HttpResponse.error(
+                503, "SERVICE_UNAVAILABLE", "Service Unavailable", request_id=request_id
+            )
         elif not outcome.ok:
-            response = HttpResponse.json(500, INTERNAL_ERROR, extra)
+            response = _internal_error(request_id)
         else:
             try:
                 response = http_response(outcome.result)
-                response.headers.extend(extra)
+                response.headers.append(("apigw-requestid", request_id))
             except MalformedResponse as exc:
                 self.cloud.console.line(route.function, f"malformed HTTP API response: {exc}")
-                response = HttpResponse.json(500, INTERNAL_ERROR, extra)
+                response = _internal_error(request_id)
         self.cloud.console.line(
             "http",
-            f"{request.method} {request.target} → {route.function} {response.status} ({elapsed * 1000:.0f} ms)",
+            f"{request.method} {safe_target(request.target)} → {route.function} {response.status} "
+            f"({elapsed * 1000:.0f} ms)",
         )
         return response
 
@@ -104,7 +118,7 @@ class Gateway:
 
     def docs_endpoint(self, path: str) -> HttpResponse | None:
         if path == "/openapi.json":
-            return HttpResponse.json(200, self.cloud.openapi())
+            return HttpResponse.json(200, with_gateway_responses(self.cloud.openapi()))
         if path in ("/docs", "/docs/"):
             page = docs_page(self._assets is not None)
             return HttpResponse(200, [("content-type", "text/html; charset=utf-8")], page.encode())
@@ -122,6 +136,8 @@ class Gateway:
 
     def local_endpoint(self, request: HttpRequest) -> HttpResponse:
         method, path = request.method.upper(), request.path.rstrip("/")
+        if method == "HEAD":
+            method = "GET"  # the server sends the headers only
         parts = [unquote(part) for part in path.split("/")[2:]]
         cloud = self.cloud
         pages: dict[tuple[str, str], Callable[[], HttpResponse]] = {
@@ -149,9 +165,9 @@ class Gateway:
         if method == "POST" and len(parts) == 3 and parts[0] == "functions" and parts[2] == "recycle":
             pool = cloud.pools.get(parts[1])
             if pool is None:
-                return HttpResponse.json(404, {"message": f"no function {parts[1]}"})
+                return _not_found(f"no function {parts[1]}")
             return HttpResponse.json(200, {"function": parts[1], "retired": pool.recycle()})
-        return HttpResponse.json(404, NOT_FOUND)
+        return _not_found()
 
     def fire(self, function: str, event: str) -> HttpResponse:
         scheduler = self.cloud.scheduler
@@ -160,7 +176,12 @@ class Gateway:
             known = [
                 f"{item['function']}/{item['event']}" for item in (scheduler.listing() if scheduler else [])
             ]
-            return HttpResponse.json(404, {"message": f"no schedule {function}/{event}", "schedules": known})
+            return HttpResponse.error(
+                404,
+                "NOT_FOUND",
+                f"no schedule {function}/{event}",
+                details=[{"schedule": name} for name in known],
+            )
         outcome = scheduler.fire_now(function, event)
         body: dict[str, Any] = {
             "function": function,
@@ -172,6 +193,43 @@ class Gateway:
         }
         body["result" if outcome.ok else "error"] = outcome.result if outcome.ok else outcome.error
         return HttpResponse.json(200, body)
+
+
+#: What API Gateway (and so the local gateway) may answer for any operation, before or instead of
+#: the function: the document declares them, so a client (and the fuzzing) knows every status.
+GATEWAY_RESPONSES = {
+    "413": "Body over the gateway's payload limit (PAYLOAD_TOO_LARGE)",
+    "414": "Request line over the gateway's limit (URI_TOO_LONG)",
+    "431": "Request headers over the gateway's limit (HEADERS_TOO_LARGE)",
+    "500": "The function failed (INTERNAL_ERROR)",
+    "503": "No answer within the integration timeout (SERVICE_UNAVAILABLE)",
+}
+_GATEWAY_ERROR_SCHEMA = {
+    "type": "object",
+    "title": "GatewayError",
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+        "requestId": {"type": "string"},
+    },
+}
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def with_gateway_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """The merged document, with the gateway's own answers declared on every operation."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("GatewayError", _GATEWAY_ERROR_SCHEMA)
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/GatewayError"}}}
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in _METHODS and isinstance(operation, dict):
+                responses = operation.setdefault("responses", {})
+                for status, description in GATEWAY_RESPONSES.items():
+                    responses.setdefault(status, {"description": description, "content": content})
+    return document
 
 
 def _html(page: str) -> HttpResponse:
@@ -201,89 +259,3 @@ def _index_page(base: str) -> str:
         f"<body style='font-family:sans-serif;margin:2em'><h1>Local cloud</h1>"
         f"<p>Gateway at {html.escape(base)}</p><ul>{items}</ul></body></html>"
     )
-
-
-# ---------------------------------------------------------------------------------- the server
-
-
-class GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
-    gateway: Gateway | None = None
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Clients that hang up are not worth a traceback; anything else is."""
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-    @classmethod
-    def bind(cls, host: str, port: int) -> GatewayServer:
-        """Bind now (a busy port fails here, before anything else starts)."""
-        try:
-            return cls((host, port), _Handler)
-        except OSError as exc:
-            if exc.errno in (98, 48, 10048):  # EADDRINUSE on Linux, macOS, Windows
-                raise PortInUseError(host, port) from None
-            raise
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "local-cloud"
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    timeout = 120
-    server: GatewayServer
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _handle(self) -> None:
-        gateway = self.server.gateway
-        body = self._read_body()
-        if gateway is None:
-            response = HttpResponse.json(503, UNAVAILABLE)
-        else:
-            request = HttpRequest(
-                method=self.command,
-                target=self.path,
-                headers=list(self.headers.items()),
-                body=body,
-                source_ip=self.client_address[0],
-                protocol=self.request_version,
-                port=self.server.server_address[1],
-            )
-            try:
-                response = gateway.handle(request)
-            except Exception as exc:  # noqa: BLE001 - a gateway bug answers 500, like API Gateway
-                gateway.cloud.console.line("gateway", f"error handling {self.command} {self.path}: {exc!r}")
-                response = HttpResponse.json(500, INTERNAL_ERROR)
-        self.send_response(response.status)
-        skip = {"content-length", "connection", "transfer-encoding", "date", "server"}
-        for name, value in response.headers:
-            if name.lower() not in skip:
-                self.send_header(name, value)
-        self.send_header("content-length", str(len(response.body)))
-        try:
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
-            self.close_connection = True
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Requests are logged by the gateway with their function and timing instead."""

@@ -65,7 +65,7 @@ for _tag in _SHORT_TAGS:
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
     """Parse a CloudFormation/SAM template file into dicts and lists (intrinsics in long form)."""
     with open(path, encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(fh, Loader=_CfnLoader)  # noqa: S506  # nosec B506  # a SafeLoader subclass (adds short tags only)
     if not isinstance(data, dict) or "Resources" not in data:
         raise ValueError(f"{path} is not a CloudFormation template (no Resources)")
     return data

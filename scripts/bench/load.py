@@ -136,7 +136,7 @@ class _Cloud:
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 url = f"http://127.0.0.1:{self.port}/_local/health"
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with urllib.request.urlopen(url, timeout=2) as response:  # nosec B310  # http://127.0.0.1 URL built here
                     health: dict[str, Any] = json.load(response)
                     return health
             except OSError:

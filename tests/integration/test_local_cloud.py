@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.http.headers import SECURITY_HEADERS
 from local.template import load_template, resources_of_type
 from tests.integration.conftest import ROOT, LocalCloud, wait_until
 
@@ -333,6 +335,22 @@ def concurrently(calls: list[Callable[[], httpx.Response]]) -> tuple[list[httpx.
     return [result for result in results if result is not None], elapsed
 
 
+def assert_secure(response: httpx.Response) -> None:
+    for name, value in SECURITY_HEADERS:
+        assert name in response.headers, f"{name} missing: {dict(response.headers)}"
+        if name != "content-security-policy":
+            assert response.headers[name] == value
+
+
+def assert_gateway_envelope(response: httpx.Response, code: str) -> None:
+    """An answer the gateway gives itself: the API's envelope, the security headers."""
+    body = response.json()
+    assert set(body) == {"error", "code", "requestId"}, body
+    assert body["code"] == code
+    assert body["requestId"] == response.headers["apigw-requestid"]
+    assert_secure(response)
+
+
 # ============================================================================ gateway: routing and events
 
 
@@ -388,7 +406,7 @@ def test_the_most_specific_route_wins(
 def test_unrouted_requests_get_api_gateways_404(fixture_cloud: LocalCloud, method: str, path: str) -> None:
     response = fixture_cloud.request(method, path)
     assert response.status_code == 404
-    assert response.json() == {"message": "Not Found"}
+    assert_gateway_envelope(response, "NOT_FOUND")
 
 
 def test_request_bodies_text_and_binary(fixture_cloud: LocalCloud) -> None:
@@ -458,7 +476,7 @@ def test_a_result_without_status_code_is_json_200(fixture_cloud: LocalCloud) -> 
 def test_function_failures_are_api_gateways_500(fixture_cloud: LocalCloud, what: str) -> None:
     response = fixture_cloud.get(f"/behave/{what}")
     assert response.status_code == 500
-    assert response.json() == {"message": "Internal Server Error"}
+    assert_gateway_envelope(response, "INTERNAL_ERROR")
 
 
 def test_function_timeout_kills_the_instance_and_answers_500(fixture_cloud: LocalCloud) -> None:
@@ -467,7 +485,7 @@ def test_function_timeout_kills_the_instance_and_answers_500(fixture_cloud: Loca
     response = fixture_cloud.get("/behave/sleep?seconds=20")
     assert time.monotonic() - started < 8  # the 1 s Timeout, not the 20 s sleep
     assert response.status_code == 500
-    assert response.json() == {"message": "Internal Server Error"}
+    assert_gateway_envelope(response, "INTERNAL_ERROR")
     after = fixture_cloud.stats("BehaviourFunction")
     assert after["timeouts"] == before["timeouts"] + 1
     assert "Task timed out after 1.0" in fixture_cloud.output()
@@ -477,7 +495,7 @@ def test_function_timeout_kills_the_instance_and_answers_500(fixture_cloud: Loca
 def test_integration_timeout_answers_503(fixture_cloud: LocalCloud) -> None:
     response = fixture_cloud.get("/slow/limited")  # TimeoutInMillis 500, the function takes 1 s
     assert response.status_code == 503
-    assert response.json() == {"message": "Service Unavailable"}
+    assert_gateway_envelope(response, "SERVICE_UNAVAILABLE")
 
 
 def test_cors_preflight_and_headers_come_from_the_http_api(fixture_cloud: LocalCloud) -> None:
@@ -495,6 +513,96 @@ def test_cors_preflight_and_headers_come_from_the_http_api(fixture_cloud: LocalC
     assert response.headers["access-control-allow-credentials"] == "true"
     stranger = fixture_cloud.get("/behave/cors", headers={"Origin": "http://evil.test"})
     assert "access-control-allow-origin" not in stranger.headers
+
+
+# ============================================================================ gateway: hostile input
+
+
+def raw_exchange(cloud: LocalCloud, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes; return the reply's status, headers and body (fails on a dropped connection)."""
+    host, port = cloud.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        sock.sendall(data)
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection dropped without a reply (got {received!r})"
+            received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {
+            name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)
+        }
+        while len(body) < int(headers.get("content-length", "0")):
+            chunk = sock.recv(65536)
+            assert chunk, "connection dropped in the middle of the body"
+            body += chunk
+    return int(status_line.split(" ")[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "BAD_REQUEST"),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", 400, "BAD_REQUEST"),
+        (b"GET /" + b"a" * 40_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "URI_TOO_LONG"),
+        (b"GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 40_000 + b"\r\n\r\n", 431, "HEADERS_TOO_LARGE"),
+        (b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: br\r\n\r\n", 400, "BAD_REQUEST"),
+    ],
+)
+def test_malformed_framing_gets_an_envelope_not_a_dropped_connection(
+    fixture_cloud: LocalCloud, request_bytes: bytes, status: int, code: str
+) -> None:
+    got, headers, body = raw_exchange(fixture_cloud, request_bytes)
+    assert got == status
+    document = json.loads(body)
+    assert document["code"] == code
+    assert set(document) == {"error", "code", "requestId"}
+    for name, _ in SECURITY_HEADERS:
+        assert name in headers
+
+
+def test_the_gateways_own_pages_and_errors_carry_the_security_headers(fixture_cloud: LocalCloud) -> None:
+    for path in ("/_local", "/_local/health", "/_local/mail", "/docs", "/openapi.json"):
+        response = fixture_cloud.get(path)
+        assert response.status_code == 200, path
+        assert_secure(response)
+    assert "script-src" in fixture_cloud.get("/docs").headers["content-security-policy"]
+    missing = fixture_cloud.get("/_local/nothing")
+    assert missing.status_code == 404
+    assert_gateway_envelope(missing, "NOT_FOUND")
+    recycle = fixture_cloud.post("/_local/functions/NoSuchFunction/recycle")
+    assert recycle.status_code == 404
+    assert recycle.json()["error"] == "no function NoSuchFunction"
+    assert_secure(fixture_cloud.get("/echo"))  # a function that sets none gets them too
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND", "CONNECT"])
+def test_unusual_methods_reach_the_fallback_route_never_a_5xx(local_cloud: LocalCloud, method: str) -> None:
+    response = local_cloud.request(method, "/api/health")
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    assert "GET" in response.headers["allow"]
+
+
+def test_head_is_answered_without_a_body(fixture_cloud: LocalCloud) -> None:
+    for path in ("/_local/health", "/openapi.json", "/docs"):
+        head = fixture_cloud.request("HEAD", path)
+        assert head.status_code == 200, path
+        assert head.content == b""
+        assert int(head.headers["content-length"]) > 0
+
+
+def test_the_console_redacts_query_values_and_escapes_control_characters(fixture_cloud: LocalCloud) -> None:
+    response = fixture_cloud.get("/items/%1b%5B2J%07?password=hunter2&token=abc&flag")
+    assert response.status_code == 200
+    output = fixture_cloud.output()
+    assert "hunter2" not in output
+    assert "abc&" not in output
+    assert "/items/%1b%5B2J%07?password=[REDACTED]&token=[REDACTED]&flag → EchoFunction 200" in output
+    assert "\x1b" not in output  # the terminal never gets the raw bytes
+    assert "\x07" not in output
+    assert "echo handling /items/\\x1b[2J\\x07" in output  # the function printed the decoded path
 
 
 # ============================================================================ instances
@@ -655,7 +763,13 @@ def test_openapi_merges_only_routed_paths(fixture_cloud: LocalCloud) -> None:
     assert set(document["paths"]) == {"/items/{id}", "/behave/{what}"}
     schemas = document["components"]["schemas"]
     assert schemas["Thing"]["title"] in ("echo thing", "behave thing")
-    assert len(schemas) == 2  # the other function's Thing was renamed
+    assert len(set(schemas) - {"GatewayError"}) == 2  # the other function's Thing was renamed
+    # the gateway's own answers are declared on every operation
+    responses = document["paths"]["/items/{id}"]["get"]["responses"]
+    assert {"200", "413", "414", "431", "500", "503"} <= set(responses)
+    assert responses["414"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/GatewayError"
+    }
     docs = fixture_cloud.get("/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text
@@ -786,6 +900,29 @@ def test_unknown_paths_reach_the_fallback_route(local_cloud: LocalCloud) -> None
     response = local_cloud.get("/api/nope")
     assert response.status_code == 404
     assert response.json()["code"] == "NOT_FOUND"  # the app's envelope, via the $default route
+
+
+def test_head_on_the_health_route_answers_like_get_without_a_body(local_cloud: LocalCloud) -> None:
+    get = local_cloud.get("/api/health")
+    head = local_cloud.request("HEAD", "/api/health")
+    assert head.status_code == get.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"] == str(len(get.content))
+    assert head.headers["content-type"] == get.headers["content-type"]
+    assert head.headers["x-request-id"]
+    assert_secure(head)
+
+
+def test_a_nesting_bomb_is_400_through_the_local_cloud(local_cloud: LocalCloud) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = local_cloud.post("/api/users", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["code"] == "MALFORMED_JSON"
+    for constant in ("NaN", "Infinity", "-Infinity", "1e999999"):
+        response = local_cloud.post(
+            "/api/users", content=constant, headers={"content-type": "application/json"}
+        )
+        assert response.json()["code"] == "MALFORMED_JSON", constant
 
 
 def test_the_housekeeping_schedule_is_listed(local_cloud: LocalCloud) -> None:

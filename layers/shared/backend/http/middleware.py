@@ -4,7 +4,10 @@ For every request it:
 - takes the request id from the API Gateway request context (or makes one), publishes it to the
   logger's correlation id and echoes it in ``X-Request-Id``;
 - rejects bodies over the limit (413), non-JSON bodies (415) and malformed JSON (400) before any
-  route runs;
+  route runs. JSON is read strictly (RFC 8259): UTF-8 only, at most ``MAX_JSON_DEPTH`` levels of
+  nesting (checked before parsing, so a nesting bomb never reaches the recursive parser), no
+  ``NaN``/``Infinity`` and no number that overflows to infinity, no lone surrogates in strings;
+- answers ``HEAD`` as ``GET`` without the body (same status and headers, Content-Length included);
 - adds the security headers to every response, errors included, and ``Cache-Control: no-store``
   unless the route set its own;
 - turns any exception that escaped the app into the 500 envelope, without internals.
@@ -12,11 +15,15 @@ For every request it:
 
 from __future__ import annotations
 
+import email.message
 import json
+import math
+import re
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from itertools import accumulate
+from typing import Any, NoReturn
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,20 +31,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from backend import errors
 from backend.http.context import request_id_var
 from backend.http.errors import app_error_response, unexpected_error_response
+from backend.http.headers import SECURITY_HEADERS
 from backend.observability import logger
 
-SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
-    ("strict-transport-security", "max-age=63072000; includeSubDomains; preload"),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    (
-        "content-security-policy",
-        "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-    ),
-    ("referrer-policy", "no-referrer"),
-    ("cross-origin-opener-policy", "same-origin"),
-    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
-)
+__all__ = ["MAX_JSON_DEPTH", "SECURITY_HEADERS", "EdgeMiddleware", "json_too_deep", "parse_json_strictly"]
+
+#: The deepest nesting of arrays and objects a request body may have (documented in docs/architecture.md).
+MAX_JSON_DEPTH = 64
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REQUEST_ID_HEADER = "x-request-id"
 
@@ -47,6 +47,100 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def _fastapi_reads_as_json(content_type: str) -> bool:
+    """FastAPI's own test (fastapi.routing) for parsing a body as JSON: whatever it parses, we checked."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (
+        subtype == "json" or subtype.endswith("+json")
+    )
+
+
+# ---------------------------------------------------------------------------------- strict JSON
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SCAN_CHUNK = 65_536
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``text`` nests arrays/objects deeper than ``limit``, brackets inside strings aside.
+
+    A linear scan, without recursion: it runs before ``json.loads``, whose C parser recurses once
+    per level. Where the text is malformed the answer may be too high (an unterminated string's
+    brackets count), never too low for the part a parser would read before failing.
+    """
+    if text.count("[") + text.count("{") <= limit:  # cannot nest deeper than it has openers
+        return False
+    structure = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    depth = 0
+    for start in range(0, len(structure), _SCAN_CHUNK):  # in chunks, to stop early on a bomb
+        depths = list(
+            accumulate(map(_DEPTH_STEP.__getitem__, structure[start : start + _SCAN_CHUNK]), initial=depth)
+        )
+        if max(depths) > limit:
+            return True
+        depth = depths[-1]
+    return False
+
+
+class JsonTooDeepError(ValueError):
+    """The body nests arrays/objects deeper than the limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"nested deeper than {limit} levels")
+
+
+def _not_json(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _has_lone_surrogate(document: Any) -> bool:
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def parse_json_strictly(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse a request body as RFC 8259 JSON, or raise ``ValueError`` saying why it is not.
+
+    Stricter than ``json.loads``: UTF-8 only (no BOM, no UTF-16/32, no encoded surrogates), at
+    most ``max_depth`` levels of nesting, no ``NaN``/``Infinity``/``-Infinity``, no number that
+    overflows to infinity (``1e999999``), no escaped lone surrogate (``"\\ud800"``).
+    """
+    text = body.decode("utf-8")  # strict: raises UnicodeDecodeError (a ValueError)
+    if json_too_deep(text, max_depth):
+        raise JsonTooDeepError(max_depth)
+    try:
+        document = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+    except RecursionError:  # not reachable past the depth check; kept so a deep body is never a 500
+        raise JsonTooDeepError(max_depth) from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(document):
+        raise ValueError("a string holds a lone surrogate (not Unicode text)")
+    return document
 
 
 def _request_id(scope: Scope) -> str:
@@ -74,6 +168,11 @@ class EdgeMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        method = scope.get("method")
+        if method == "HEAD":
+            # Answered as GET without the body: same status and headers (Content-Length included).
+            await self._head(scope, receive, send)
             return
         request_id = _request_id(scope)
         token = request_id_var.set(request_id)
@@ -118,13 +217,21 @@ class EdgeMiddleware:
             logger.info(
                 "request",
                 extra={
-                    "http_method": scope.get("method"),
+                    "http_method": scope.get("edge.original_method", method),
                     "path": scope.get("path"),
                     "status": status_holder["status"],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 },
             )
             request_id_var.reset(token)
+
+    async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self({**scope, "method": "GET", "edge.original_method": "HEAD"}, receive, send_without_body)
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
         """Read the whole body (API Gateway delivers it in one piece), enforcing size and type."""
@@ -145,14 +252,22 @@ class EdgeMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and scope.get("method") in BODY_METHODS and scope.get("path") not in self.exempt_paths:
-            content_type = _header(scope, b"content-type") or ""
-            if not _is_json(content_type):
-                raise errors.UnsupportedMediaTypeError()
+        if not body:
+            return body
+        content_type = _header(scope, b"content-type") or ""
+        is_json = _is_json(content_type)
+        if scope.get("method") in BODY_METHODS and scope.get("path") not in self.exempt_paths and not is_json:
+            raise errors.UnsupportedMediaTypeError()
+        if is_json or _fastapi_reads_as_json(content_type):
+            # Checked here, before routing, so every route (and an unknown one) answers alike, and
+            # strictly, so whatever FastAPI parses again afterwards (leniently) is JSON.
             try:
-                json.loads(body)
+                parse_json_strictly(body)
+            except JsonTooDeepError as exc:
+                raise errors.BadRequestError(
+                    f"Request body is not valid JSON: {exc}", code="MALFORMED_JSON"
+                ) from None
             except ValueError:
-                # Checked here, before routing, so every route (and an unknown one) answers alike.
                 raise errors.BadRequestError(
                     "Request body is not valid JSON", code="MALFORMED_JSON"
                 ) from None
