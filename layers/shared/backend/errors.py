@@ -43,6 +43,13 @@ class BadRequestError(AppError):
     default_message = "Bad request"
 
 
+class InvalidTokenError(BadRequestError):
+    """An emailed link's token is unknown, used, expired, or made for another purpose."""
+
+    code = "INVALID_TOKEN"
+    default_message = "The link is invalid, used or expired; ask for a new one"
+
+
 class UnauthorizedError(AppError):
     """No valid credentials."""
 

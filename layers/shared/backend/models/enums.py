@@ -16,3 +16,11 @@ class OrderStatus(StrEnum):
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
     CANCELLED = "CANCELLED"
+
+
+class TokenPurpose(StrEnum):
+    """What a single-use action token (an emailed link) is for."""
+
+    VERIFY_EMAIL = "verify-email"
+    PASSWORD_RESET = "password-reset"  # noqa: S105 - a purpose, not a password
+    EMAIL_CHANGE = "email-change"

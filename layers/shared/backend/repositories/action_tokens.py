@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from backend.errors import BadRequestError
+from backend.errors import InvalidTokenError
 from backend.models import keys
 from backend.models.account import ActionTokenModel
 from backend.models.clock import Clock, utcnow
+from backend.models.enums import TokenPurpose
 from backend.repositories.dynamo import get_item
 from backend.repositories.records import ActionTokenRecord
 from backend.repositories.transaction import Transaction, fixed, unexpected
 
-VERIFY_EMAIL = "verify-email"
-PASSWORD_RESET = "password-reset"  # noqa: S105 - a token purpose
-EMAIL_CHANGE = "email-change"
+VERIFY_EMAIL = TokenPurpose.VERIFY_EMAIL
+PASSWORD_RESET = TokenPurpose.PASSWORD_RESET
+EMAIL_CHANGE = TokenPurpose.EMAIL_CHANGE
 
 
-def invalid_token() -> BadRequestError:
-    return BadRequestError("The link is invalid, used or expired; ask for a new one", code="INVALID_TOKEN")
+def invalid_token() -> InvalidTokenError:
+    return InvalidTokenError()
 
 
 def _key_model(token_hash: str) -> ActionTokenModel:

@@ -36,7 +36,6 @@ from backend.repositories.dynamo import (
     translated_errors,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page, offset_page, validate
-from backend.repositories.posts import plan_post_deletion
 from backend.repositories.profiles import to_profile_model, to_profile_record
 from backend.repositories.records import (
     UNSET,
@@ -322,6 +321,8 @@ class UsersRepository:
         ``posts_pending``. Sessions fill the remaining room; any left over are deleted right after the
         commit (a session is useless without its user).
         """
+        from backend.repositories.posts import plan_post_deletion  # only deletions need the cascade
+
         pk = keys.user_pk(user.id)
         collection = to_models(query_all(QuerySpec(pk, consistent=True)))
         if not any(isinstance(m, UserModel) for m in collection):

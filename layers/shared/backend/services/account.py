@@ -13,9 +13,9 @@ import re
 from datetime import timedelta
 from typing import Any, Final
 
-from backend.errors import ConflictError, UnauthorizedError, ValidationError
+from backend.errors import ConflictError, InvalidTokenError, UnauthorizedError, ValidationError
+from backend.models.enums import TokenPurpose as purposes
 from backend.observability import logger
-from backend.repositories import action_tokens as purposes
 from backend.repositories.records import SessionRecord, UserRecord
 from backend.services import passwords, rate_limit, tokens
 from backend.services.auth import IdentityDeps
@@ -88,7 +88,7 @@ def verify_email(deps: IdentityDeps, token: str) -> UserRecord:
     record = deps.action_tokens.find(token_hash, purposes.VERIFY_EMAIL)
     user = deps.users.get(record.user_id, consistent=True)
     if user.email != record.email:  # the address changed since the link was sent
-        raise purposes.invalid_token()
+        raise InvalidTokenError()
     return deps.users.update(
         user, email_verified=True, consume_token=(deps.action_tokens, token_hash, purposes.VERIFY_EMAIL)
     )
@@ -286,5 +286,5 @@ def record_delivery_problem(
 def _token_hash(token: str) -> str:
     token = token.strip()
     if not re.fullmatch(r"[A-Za-z0-9_-]{43}", token):
-        raise purposes.invalid_token()
+        raise InvalidTokenError()
     return tokens.hash_secret(token)
