@@ -6,10 +6,13 @@ Success: ``{"data": ...}``; lists: ``{"data": [...], "meta": {...}}``; errors:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from backend.repositories.records import Page
 
 
 class CamelModel(BaseModel):
@@ -30,6 +33,17 @@ class PageMeta(CamelModel):
     total: int | None = None
     total_pages: int | None = None
     next_cursor: str | None = None
+
+    @classmethod
+    def of(cls, page: Page[Any]) -> PageMeta:
+        """The wire metadata of a repository page."""
+        return cls(
+            page=page.meta.page,
+            limit=page.meta.limit,
+            total=page.meta.total,
+            total_pages=page.meta.total_pages,
+            next_cursor=page.next_cursor,
+        )
 
 
 class ListEnvelope[T](CamelModel):

@@ -33,13 +33,7 @@ def render(model: BaseModel) -> bytes:
 
 def render_list(envelope: type[ListEnvelope[Any]], items: list[Any], page: Page[Any]) -> bytes:
     """A list body: ``{"data": [...], "meta": {page, limit, total, totalPages, nextCursor}}``."""
-    meta = PageMeta(
-        page=page.meta.page,
-        limit=page.meta.limit,
-        total=page.meta.total,
-        total_pages=page.meta.total_pages,
-        next_cursor=page.next_cursor,
-    )
+    meta = PageMeta.of(page)
     return render(envelope(data=items, meta=meta))
 
 

@@ -154,11 +154,5 @@ def change_status(
 def _list(page: Page[OrderRecord]) -> ListEnvelope[OrderOut]:
     return ListEnvelope(
         data=[OrderOut.of(order, with_items=False) for order in page.items],
-        meta=PageMeta(
-            page=page.meta.page,
-            limit=page.meta.limit,
-            total=page.meta.total,
-            total_pages=page.meta.total_pages,
-            next_cursor=page.next_cursor,
-        ),
+        meta=PageMeta.of(page),
     )

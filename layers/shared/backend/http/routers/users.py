@@ -39,13 +39,7 @@ def list_users(
     )
     return ListEnvelope(
         data=[UserOut.of(user) for user in page.items],
-        meta=PageMeta(
-            page=page.meta.page,
-            limit=page.meta.limit,
-            total=page.meta.total,
-            total_pages=page.meta.total_pages,
-            next_cursor=page.next_cursor,
-        ),
+        meta=PageMeta.of(page),
     )
 
 
