@@ -43,9 +43,8 @@ EXPECTED_DYNAMODB: dict[str, Minimum] = {
         source="AP27 x2, create user (4 operations), create session, the verification token (AP29)",
     ),
     "POST /api/auth/sign-out": Minimum(("BatchGetItem", "DeleteItem"), source=f"{AUTH}, the session"),
-    "GET /api/me": Minimum(
-        ("BatchGetItem", "BatchGetItem"), ("BatchGetItem", "BatchGetItem"), f"{AUTH}, AP07"
-    ),
+    # The user is the one authentication read: only the profile is left to read.
+    "GET /api/me": Minimum(("BatchGetItem", "GetItem"), ("BatchGetItem", "GetItem"), f"{AUTH}, AP06"),
     "PUT /api/me/profile": Minimum(
         ("BatchGetItem", "BatchGetItem", "TransactWriteItems"),
         source=f"{AUTH}, AP07, create or update profile (2 operations)",

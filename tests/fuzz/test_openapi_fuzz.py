@@ -101,13 +101,12 @@ BROKEN_APP = '''
 """The project's app factory around one route with a bug: 100 // n fails for n == 0."""
 from typing import Any
 
-from fastapi import APIRouter
-
 from backend.http.app import create_app, create_handler
 from backend.http.auth import enforce_authentication
+from backend.http.routes import api_router
 from backend.schemas.common import Envelope
 
-router = APIRouter()
+router = api_router()
 
 
 @router.get("/api/ratio/{n}", response_model=Envelope[int], summary="100 divided by n")

@@ -19,7 +19,7 @@ from typing import Any
 
 from backend.http.deps import Container
 from backend.models.enums import Role
-from backend.repositories.records import UserRecord
+from backend.repositories.records.users import UserRecord
 from backend.services import tokens
 from tests.support.apigw import FakeContext, http_event
 

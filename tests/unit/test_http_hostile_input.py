@@ -12,12 +12,13 @@ import json
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, Body
+from fastapi import Body
 from pydantic import BaseModel
 
 from backend.http.app import create_app, create_handler
 from backend.http.auth import enforce_authentication
 from backend.http.middleware import MAX_JSON_DEPTH, json_too_deep, parse_json_strictly
+from backend.http.routes import api_router
 from backend.schemas.common import Envelope
 from tests.support.apigw import FakeContext, http_event, json_body
 
@@ -26,7 +27,7 @@ class PriceIn(BaseModel):
     price: float
 
 
-router = APIRouter()
+router = api_router()
 seen: list[Any] = []
 
 

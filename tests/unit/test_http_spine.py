@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from fastapi import APIRouter
 from pydantic import Field
 
 from backend import errors
 from backend.http.app import create_app, create_handler
 from backend.http.auth import enforce_authentication
-from backend.schemas.common import CamelModel, Envelope
+from backend.http.routes import api_router
+from backend.schemas.common import Envelope, StrictIn
 from tests.support.apigw import FakeContext, http_event, json_body
 
 
-class ThingIn(CamelModel):
+class ThingIn(StrictIn):
     display_name: str = Field(min_length=2, max_length=20)
     password: str = Field(min_length=8)
 
 
-router = APIRouter()
+router = api_router()
 
 
 @router.post("/api/things", status_code=201, response_model=Envelope[dict[str, Any]])

@@ -5,15 +5,16 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from backend.http.app import create_app, create_handler
 from backend.http.auth import enforce_authentication
 from backend.http.inline import run_inline, serve_sync_code_inline
+from backend.http.routes import api_router
 from backend.schemas.common import Envelope
 from tests.support.apigw import FakeContext, http_event, json_body
 
-router = APIRouter()
+router = api_router()
 
 
 def dependency_thread() -> int:

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from backend.models.enums import OrderStatus, Role
-from backend.repositories.records import OrderLine, OrderRecord, ProductRecord
+from backend.repositories.records.catalog import ProductRecord
+from backend.repositories.records.orders import OrderLine, OrderRecord
 from backend.services import housekeeping, queues
 from backend.settings import get_settings
 from tests.support.apigw import FakeContext

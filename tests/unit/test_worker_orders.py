@@ -15,7 +15,7 @@ from moto.ses.models import ses_backends
 
 from backend import aws as aws_clients
 from backend.models.enums import OrderStatus
-from backend.repositories.records import OrderLine, OrderRecord
+from backend.repositories.records.orders import OrderLine, OrderRecord
 from backend.services.email_templates import render
 from backend.settings import get_settings
 from tests.support.apigw import FakeContext

@@ -76,3 +76,14 @@ def to_money(value: Decimal | int | str) -> Decimal:
     if abs(quantized) > MONEY_MAX:
         raise ValueError("amount is too large")
     return quantized
+
+
+def money(value: Decimal | int | str, field: str = "price") -> Decimal:
+    """An amount a repository stores: :func:`to_money`, not negative; 400 naming ``field`` if not."""
+    try:
+        amount = to_money(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError("Invalid amount", details=[{"field": field, "message": str(exc)}]) from None
+    if amount < 0:
+        raise ValidationError("Invalid amount", details=[{"field": field, "message": "must not be negative"}])
+    return amount

@@ -376,12 +376,17 @@ def test_delete_me_removes_the_account_and_its_sessions(api: Api, users: Any) ->
 
 
 def test_get_me_costs_two_requests(api: Api, users: Any) -> None:
-    """One BatchGetItem authenticates (user + session), one reads the user with their profile."""
+    """One BatchGetItem authenticates (user + session, strongly consistent); the route reuses that
+    user and reads only the profile (one GetItem), whose edits it shows at once."""
     account = api.account()
     api.call(users, "GET", "/api/me", token=account.token)  # warm: the signing key is cached now
     with count_requests() as log:
         assert api.call(users, "GET", "/api/me", token=account.token).status == 200
-    assert log.operations() == ["BatchGetItem", "BatchGetItem"]
+    assert log.operations() == ["BatchGetItem", "GetItem"]
+    body = {"name": "Renamed", "bio": "Hello", "website": ""}
+    assert api.call(users, "PUT", "/api/me/profile", token=account.token, body=body).status == 200
+    me = api.call(users, "GET", "/api/me", token=account.token).data
+    assert (me["user"]["name"], me["profile"]["bio"]) == ("Renamed", "Hello")
 
 
 # ----------------------------------------------------------------------------- roles

@@ -15,7 +15,7 @@ import pytest
 
 from backend.models.enums import OrderStatus, Role
 from backend.repositories.orders import MAX_ORDER_LINES
-from backend.repositories.records import ProductRecord
+from backend.repositories.records.catalog import ProductRecord
 from tests.support.ddb import count_requests, run_concurrently, serializable_moto
 from tests.support.identity import Account, Api, Response
 from tests.unit.api.conftest import drain

@@ -16,7 +16,8 @@ from backend.repositories.posts import PostsRepository
 from backend.repositories.products import ProductsRepository
 from backend.repositories.profiles import ProfilesRepository
 from backend.repositories.rate_limits import RateLimitsRepository
-from backend.repositories.records import CategoryRecord, ProductRecord, UserRecord
+from backend.repositories.records.catalog import CategoryRecord, ProductRecord
+from backend.repositories.records.users import UserRecord
 from backend.repositories.sessions import SessionsRepository
 from backend.repositories.users import UsersRepository
 from tests.support.ddb import RequestLog, count_requests

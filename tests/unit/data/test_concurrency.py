@@ -9,7 +9,8 @@ import pytest
 
 from backend.errors import ConcurrentModificationError, ConflictError
 from backend.repositories import counters as refs
-from backend.repositories.records import OrderLine, PageRequest
+from backend.repositories.records import PageRequest
+from backend.repositories.records.orders import OrderLine
 from tests.support.ddb import run_concurrently, serializable_moto
 
 THREADS = 8

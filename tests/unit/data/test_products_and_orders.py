@@ -14,7 +14,8 @@ from backend.models.enums import OrderStatus
 from backend.models.ids import id_time
 from backend.repositories import counters as refs
 from backend.repositories.orders import MAX_ORDER_LINES
-from backend.repositories.records import OrderLine, PageRequest
+from backend.repositories.records import PageRequest
+from backend.repositories.records.orders import OrderLine
 from tests.support.ddb import count_requests
 
 

@@ -136,7 +136,7 @@ def test_documented_worst_cases_fit_in_one_transaction(
     """docs/data-model.md: a full category swap of a published post is 73 operations, a 40-line order 84."""
     from backend.repositories.orders import MAX_ORDER_LINES
     from backend.repositories.posts import MAX_CATEGORIES_PER_POST
-    from backend.repositories.records import OrderLine
+    from backend.repositories.records.orders import OrderLine
 
     user = make_user()
     first = [make_category().id for _ in range(MAX_CATEGORIES_PER_POST)]

@@ -16,13 +16,16 @@ from starlette.middleware.cors import CORSMiddleware
 
 from backend import __version__
 from backend.http.auth import enforce_authentication, is_public
+from backend.http.docs import JSON_ERROR
 from backend.http.errors import install_error_handlers
 from backend.http.middleware import REQUEST_ID_HEADER, EdgeMiddleware
-from backend.schemas.common import ErrorEnvelope
+from backend.http.routes import register
 from backend.settings import get_settings
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope, "description": description}
+#: The error statuses every operation shares, documented by :func:`_openapi` (not declared per route:
+#: a ``responses=`` entry with a model costs FastAPI a pydantic field per route and status at import).
+ERROR_RESPONSES: dict[str, str] = {
+    str(status): description
     for status, description in {
         400: "Invalid request: VALIDATION_ERROR (with details), MALFORMED_JSON, INVALID_CURSOR",
         413: "Body too large",
@@ -32,8 +35,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "A dependency is unavailable (see Retry-After)",
     }.items()
 }
-_ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
-_JSON_ERROR = {"application/json": {"schema": _ERROR_REF}}
 SECURITY_SCHEMES: dict[str, Any] = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "auth-token"},
@@ -57,7 +58,7 @@ def create_app(name: str, *, routers: Sequence[APIRouter], description: str = ""
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     for router in routers:
-        app.include_router(router, responses=ERROR_RESPONSES)
+        register(app, router)  # routes stay unbuilt until first used (backend.http.routes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_allowed_origins,
@@ -79,20 +80,24 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     from fastapi.openapi.utils import get_openapi
 
+    from backend.schemas.common import ErrorEnvelope
+
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
+            shared = dict(ERROR_RESPONSES)
             if not is_public(method.upper(), path):
                 operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
-                responses.setdefault("401", {"description": "Not authenticated", "content": _JSON_ERROR})
-                responses.setdefault(
-                    "403", {"description": "Not allowed (role, or CSRF_FAILED)", "content": _JSON_ERROR}
-                )
+                shared |= {"401": "Not authenticated", "403": "Not allowed (role, or CSRF_FAILED)"}
+            for status, text in shared.items():
+                responses.setdefault(status, {"description": text, "content": JSON_ERROR})
+            operation["responses"] = dict(sorted(responses.items()))
     components = schema.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
-    schemas = components.get("schemas", {})
+    schemas = components.setdefault("schemas", {})
+    schemas["ErrorEnvelope"] = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     app.openapi_schema = schema

@@ -102,7 +102,7 @@ def _authenticate(request: Request, container: Container) -> Principal:
     token, via_cookie = credentials
     from backend.services import auth
 
-    principal = auth.authenticate(container.identity, token, via_cookie=via_cookie)
+    principal = auth.authenticate(container, token, via_cookie=via_cookie)
     if via_cookie:
         check_csrf(request)
     return principal

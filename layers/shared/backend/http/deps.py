@@ -12,6 +12,7 @@ swap the whole container with ``app.dependency_overrides[get_container]``, or ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -157,7 +158,6 @@ class Container:
 
     @cached_property
     def identity(self) -> IdentityDeps:
-        from backend.services import queues
         from backend.services.auth import IdentityDeps
 
         return IdentityDeps(
@@ -168,10 +168,10 @@ class Container:
             clock=self.clock,
             config=self.config,
             issuer=self.issuer,
-            send_email=queues.enqueue_email,
+            send_email=_queued("enqueue_email"),
             action_tokens=self.action_tokens,
             web_app_url=self.settings.web_app_url,
-            enqueue_reset_request=queues.enqueue_reset_request,
+            enqueue_reset_request=_queued("enqueue_reset_request"),
         )
 
     @cached_property
@@ -188,13 +188,12 @@ class Container:
 
     @cached_property
     def users_deps(self) -> UsersDeps:
-        from backend.services import queues
         from backend.services.users import UsersDeps
 
         return UsersDeps(
             users=self.users,
-            purge_posts=queues.enqueue_purge_user_posts,
-            send_email=queues.enqueue_email,
+            purge_posts=_queued("enqueue_purge_user_posts"),
+            send_email=_queued("enqueue_email"),
             invalidate=lambda *namespaces: self.cache.invalidate(*namespaces),  # noqa: PLW0108 - lazy: only a deletion builds the cache
         )
 
@@ -242,6 +241,18 @@ class Container:
             enqueue_job=queues.enqueue_order_job,
             send_email_job=email.send_email_job,
         )
+
+
+def _queued(name: str) -> Callable[..., Any]:
+    """``backend.services.queues.<name>``, imported when first called: every authenticated request
+    builds the identity collaborators, few of them send a message (the job schemas cost ~3 ms)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        from backend.services import queues
+
+        return getattr(queues, name)(*args, **kwargs)
+
+    return call
 
 
 @cache

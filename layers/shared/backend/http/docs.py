@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.schemas.common import ErrorEnvelope
+#: An error envelope response body, by reference: the app's OpenAPI hook (``backend.http.app``) puts
+#: the ``ErrorEnvelope`` schema in the components. A reference costs nothing at import, where a
+#: ``model`` would cost FastAPI a pydantic field per route and status.
+JSON_ERROR: dict[str, Any] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
 
 
 def errors(**by_status: str) -> dict[int | str, dict[str, Any]]:
@@ -14,6 +17,6 @@ def errors(**by_status: str) -> dict[int | str, dict[str, Any]]:
     list) are added by the app factory; list here what is specific to the operation.
     """
     return {
-        int(status.lstrip("_")): {"model": ErrorEnvelope, "description": description}
+        int(status.lstrip("_")): {"description": description, "content": JSON_ERROR}
         for status, description in by_status.items()
     }

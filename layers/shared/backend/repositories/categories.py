@@ -20,7 +20,8 @@ from backend.repositories.dynamo import (
     query_page,
     to_models,
 )
-from backend.repositories.records import UNSET, CategoryRecord, Unset
+from backend.repositories.records import UNSET, Unset
+from backend.repositories.records.catalog import CategoryRecord
 from backend.repositories.transaction import Transaction, stale, unexpected
 from backend.values import normalize_slug
 

@@ -26,9 +26,10 @@ from backend.repositories import counters
 from backend.repositories.checks import require_user
 from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, for_write, query_all, to_models
 from backend.repositories.paging import CursorCodec, Listing, list_page
-from backend.repositories.products import money
-from backend.repositories.records import OrderItemRecord, OrderLine, OrderRecord, Page, PageRequest
+from backend.repositories.records import Page, PageRequest
+from backend.repositories.records.orders import OrderItemRecord, OrderLine, OrderRecord
 from backend.repositories.transaction import OnFail, Transaction, raw_attribute, stale, unexpected
+from backend.values import money
 
 MAX_ORDER_LINES: Final = 40
 

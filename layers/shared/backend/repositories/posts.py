@@ -30,7 +30,8 @@ from backend.repositories.dynamo import (
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
-from backend.repositories.records import UNSET, Page, PageRequest, PostRecord, Unset
+from backend.repositories.records import UNSET, Page, PageRequest, Unset
+from backend.repositories.records.catalog import PostRecord
 from backend.repositories.transaction import Transaction, stale, unexpected
 from backend.values import normalize_slug
 

@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from backend.errors import NotFoundError, ValidationError
 from backend.models import keys
-from backend.models.attributes import to_money
 from backend.models.clock import Clock, utcnow
 from backend.models.ids import new_id
 from backend.models.product import ProductModel
@@ -25,18 +24,10 @@ from backend.repositories.dynamo import (
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
-from backend.repositories.records import UNSET, Page, PageRequest, ProductRecord, Unset
+from backend.repositories.records import UNSET, Page, PageRequest, Unset
+from backend.repositories.records.catalog import ProductRecord
 from backend.repositories.transaction import Transaction, stale, unexpected
-
-
-def money(value: Decimal | int | str, field: str = "price") -> Decimal:
-    try:
-        amount = to_money(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("Invalid amount", details=[{"field": field, "message": str(exc)}]) from None
-    if amount < 0:
-        raise ValidationError("Invalid amount", details=[{"field": field, "message": "must not be negative"}])
-    return amount
+from backend.values import money
 
 
 def _stock(value: int) -> int:

@@ -15,7 +15,7 @@ from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.system import RateLimitModel
 from backend.repositories.dynamo import translated_errors
-from backend.repositories.records import RateLimitResult
+from backend.repositories.records.users import RateLimitResult
 
 
 class RateLimitsRepository:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pynamodb.expressions.condition import Condition
 
@@ -17,12 +19,9 @@ from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.enums import Role
 from backend.models.ids import new_id
-from backend.models.post import PostModel
 from backend.models.profile import ProfileModel
 from backend.models.session import SessionModel
 from backend.models.user import UserModel
-from backend.repositories import counters, guards
-from backend.repositories.action_tokens import ActionTokensRepository
 from backend.repositories.dynamo import (
     QuerySpec,
     RawItem,
@@ -35,28 +34,20 @@ from backend.repositories.dynamo import (
     to_models,
     translated_errors,
 )
-from backend.repositories.paging import CursorCodec, Listing, list_page, offset_page, validate
 from backend.repositories.profiles import to_profile_model, to_profile_record
-from backend.repositories.records import (
-    UNSET,
-    Page,
-    PageMeta,
-    PageRequest,
-    ProfileRecord,
-    SessionRecord,
-    Unset,
-    UserDeletion,
-    UserRecord,
-)
+from backend.repositories.records import UNSET, Page, PageMeta, PageRequest, Unset
+from backend.repositories.records.users import ProfileRecord, SessionRecord, UserDeletion, UserRecord
 from backend.repositories.sessions import to_session_record
-from backend.repositories.transaction import (
-    MAX_TRANSACTION_ITEMS,
-    Transaction,
-    fixed,
-    stale,
-    unexpected,
-)
 from backend.values import normalize_email
+
+if TYPE_CHECKING:
+    from backend.repositories.action_tokens import ActionTokensRepository
+    from backend.repositories.counters import CountersRepository
+    from backend.repositories.paging import CursorCodec
+
+# The module holds the reads every authenticated request makes (the user with its session) and the
+# rarer listings and writes: what only those need (paging, counters, guards, transactions, the posts
+# cascade) is imported where they use it, so that an authenticated read does not pay for it.
 
 
 def to_user_record(model: UserModel) -> UserRecord:
@@ -91,9 +82,20 @@ def _to_model(record: UserRecord, *, new: bool = False) -> UserModel:
 
 class UsersRepository:
     def __init__(self, cursor_key: bytes | Callable[[], bytes], *, clock: Clock = utcnow) -> None:
-        self._codec = CursorCodec(cursor_key)
+        self._cursor_key = cursor_key
         self._clock = clock
-        self._counters = counters.CountersRepository()
+
+    @cached_property
+    def _codec(self) -> CursorCodec:
+        from backend.repositories.paging import CursorCodec
+
+        return CursorCodec(self._cursor_key)
+
+    @cached_property
+    def _counters(self) -> CountersRepository:
+        from backend.repositories.counters import CountersRepository
+
+        return CountersRepository()
 
     # ------------------------------------------------------------------------- reads
     def get(self, user_id: str, *, consistent: bool = False) -> UserRecord:
@@ -112,6 +114,11 @@ class UsersRepository:
             raise NotFoundError("User")
         profile = found.get((pk, keys.PROFILE_SK))
         return to_user_record(user), to_profile_record(profile) if isinstance(profile, ProfileModel) else None
+
+    def get_profile(self, user_id: str) -> ProfileRecord | None:
+        """GetItem ``USER#<id>/PROFILE`` (None when the user has none yet)."""
+        model = get_item(ProfileModel, keys.user_pk(user_id), keys.PROFILE_SK)
+        return to_profile_record(model) if model is not None else None
 
     def get_with_session(self, user_id: str, session_id: str) -> tuple[UserRecord, SessionRecord]:
         """The user and one of its sessions in one strongly consistent BatchGetItem (the check every
@@ -137,6 +144,9 @@ class UsersRepository:
 
     def list(self, request: PageRequest, *, role: Role | None = None) -> Page[UserRecord]:
         """Newest first: GSI1 ``USERS`` (or GSI2 ``USERS#ROLE#<role>``); total from a counter."""
+        from backend.repositories import counters
+        from backend.repositories.paging import Listing, list_page
+
         if role is None:
             listing = Listing.single("users", QuerySpec(keys.USERS_ALL, index=keys.GSI1, forward=False))
             total_ref = counters.USERS
@@ -167,6 +177,8 @@ class UsersRepository:
         a filter, then BatchGets the page's users. Cost grows with the number of users, not with the
         matches; see docs/data-model.md for the numbers and when to move search elsewhere.
         """
+        from backend.repositories.paging import offset_page, validate
+
         needle = (text or "").strip().casefold()
         if not needle and email_verified is None:
             return self.list(request, role=role)
@@ -207,6 +219,9 @@ class UsersRepository:
         self, *, email: str, password_hash: str, name: str | None = None, role: Role = Role.USER
     ) -> UserRecord:
         """One transaction: the user, its email guard and the user counters."""
+        from backend.repositories import counters, guards
+        from backend.repositories.transaction import Transaction, unexpected
+
         now = self._clock()
         record = UserRecord(
             id=new_id(),
@@ -246,6 +261,9 @@ class UsersRepository:
         (repository, token hash, purpose) deletes that single-use token in the same transaction, so
         the change and the token's use commit together (BadRequestError INVALID_TOKEN if it is gone).
         """
+        from backend.repositories import counters, guards
+        from backend.repositories.transaction import Transaction, stale
+
         new_email = user.email if isinstance(email, Unset) else normalize_email(email)
         if isinstance(email_verified, Unset):
             email_verified = user.email_verified if new_email == user.email else False
@@ -285,6 +303,8 @@ class UsersRepository:
     ) -> tuple[UserRecord, ProfileRecord]:
         """The user's name and its profile (created if ``profile`` is None) in one transaction, both
         conditioned on the versions read (a concurrent edit fails with ConcurrentModificationError)."""
+        from backend.repositories.transaction import Transaction, fixed, stale
+
         now = self._clock()
         changed_user = replace(user, name=name, updated_at=now)
         if profile is None:
@@ -321,7 +341,16 @@ class UsersRepository:
         ``posts_pending``. Sessions fill the remaining room; any left over are deleted right after the
         commit (a session is useless without its user).
         """
+        from backend.models.post import PostModel
+        from backend.repositories import counters, guards
         from backend.repositories.posts import plan_post_deletion  # only deletions need the cascade
+        from backend.repositories.transaction import (
+            MAX_TRANSACTION_ITEMS,
+            Transaction,
+            fixed,
+            stale,
+            unexpected,
+        )
 
         pk = keys.user_pk(user.id)
         collection = to_models(query_all(QuerySpec(pk, consistent=True)))

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from backend.schemas.common import CamelModel
-from backend.schemas.users import EmailIn, PasswordIn, StrictIn
+from backend.schemas.common import CamelModel, StrictIn
+from backend.schemas.users import EmailIn, PasswordIn
 
 TokenIn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 

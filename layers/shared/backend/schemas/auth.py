@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from backend.schemas.common import CamelModel
-from backend.schemas.users import EmailIn, PasswordIn, PersonName, StrictIn, UserOut
+from backend.schemas.common import CamelModel, StrictIn
+from backend.schemas.users import EmailIn, PasswordIn, PersonName, UserOut
 
 
 class SignUpIn(StrictIn):

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from backend.schemas.common import CamelModel
-from backend.schemas.users import StrictIn
+from backend.schemas.common import CamelModel, StrictIn
 from backend.values import SLUG_MAX_LENGTH, SLUG_PATTERN
 
 if TYPE_CHECKING:
-    from backend.repositories.records import CategoryRecord, PostRecord
+    from backend.repositories.records.catalog import CategoryRecord, PostRecord
 
 #: At most this many categories per post (the repository bounds its transactions with it).
 MAX_POST_CATEGORIES = 10

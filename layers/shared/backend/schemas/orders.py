@@ -10,9 +10,8 @@ from pydantic import Field, PlainSerializer, StringConstraints, field_validator
 
 from backend.models.enums import OrderStatus
 from backend.repositories.orders import MAX_ORDER_LINES
-from backend.repositories.records import OrderItemRecord, OrderRecord
-from backend.schemas.common import CamelModel
-from backend.schemas.users import StrictIn
+from backend.repositories.records.orders import OrderItemRecord, OrderRecord
+from backend.schemas.common import CamelModel, QueryModel, StrictIn
 from backend.values import CENTS
 
 #: Quantity of one line (the original spec's 1..100).
@@ -102,7 +101,7 @@ class OrderOut(CamelModel):
         )
 
 
-class OrderListQuery(CamelModel):
+class OrderListQuery(QueryModel):
     page: int = Field(1, ge=1)
     limit: int = Field(20, ge=1, le=100)
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None

@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, PlainSerializer, StrictBool, StringConstraints
 
-from backend.schemas.common import CamelModel
-from backend.schemas.users import StrictIn
+from backend.schemas.common import CamelModel, StrictIn
 from backend.values import MONEY_MAX
 
 if TYPE_CHECKING:
-    from backend.repositories.records import ProductRecord
+    from backend.repositories.records.catalog import ProductRecord
 
 #: ``price``: > 0, at most two decimals, at most 99,999,999.99 (the original's Decimal(10, 2)).
 #: JSON numbers in, JSON numbers out (exact: two decimals of at most ten digits survive a float).

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from backend.models.enums import Role
-from backend.schemas.common import CamelModel
+from backend.schemas.common import CamelModel, QueryModel, StrictIn
 from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
 
 if TYPE_CHECKING:
-    from backend.repositories.records import ProfileRecord, UserRecord
+    from backend.repositories.records.users import ProfileRecord, UserRecord
 
 EmailIn = Annotated[
     str,
@@ -38,12 +38,6 @@ def _web_url(value: str) -> str:
 WebsiteIn = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_web_url)
 ]
-
-
-class StrictIn(CamelModel):
-    """Base of request bodies: unknown fields are refused (a client never sets its own role)."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class UserOut(CamelModel):
@@ -115,7 +109,7 @@ class UserPatchIn(StrictIn):
     role: Role | None = None
 
 
-class UserListQuery(CamelModel):
+class UserListQuery(QueryModel):
     page: int = Field(1, ge=1)
     limit: int = Field(10, ge=1, le=100)
     search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from backend.config import RuntimeConfig
 from backend.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
@@ -24,7 +24,7 @@ from backend.values import normalize_email
 
 if TYPE_CHECKING:
     from backend.repositories.action_tokens import ActionTokensRepository
-    from backend.repositories.records import UserRecord
+    from backend.repositories.records.users import UserRecord
     from backend.repositories.sessions import SessionsRepository
     from backend.repositories.users import UsersRepository
 
@@ -50,6 +50,20 @@ class IdentityDeps:
     enqueue_reset_request: Callable[..., Any]
 
 
+class Authenticates(Protocol):
+    """What checking a request's credentials needs (``IdentityDeps`` and the HTTP layer's container
+    both have it: authenticating builds nothing else, not the sign-in collaborators)."""
+
+    @property
+    def users(self) -> UsersRepository: ...
+    @property
+    def keyring(self) -> Keyring: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def issuer(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedTokens:
     user: UserRecord
@@ -61,7 +75,7 @@ class IssuedTokens:
 
 
 # ----------------------------------------------------------------------------- requests
-def authenticate(deps: IdentityDeps, token: str, *, via_cookie: bool = False) -> Principal:
+def authenticate(deps: Authenticates, token: str, *, via_cookie: bool = False) -> Principal:
     """The principal of a valid access token whose session and user still exist (one BatchGetItem)."""
     claims = tokens.verify_access_token(
         token, key_for=deps.keyring.key_for, now=deps.clock(), issuer=deps.issuer
@@ -70,7 +84,9 @@ def authenticate(deps: IdentityDeps, token: str, *, via_cookie: bool = False) ->
         user, _session = deps.users.get_with_session(claims.user_id, claims.session_id)
     except NotFoundError:
         raise UnauthorizedError(tokens.INVALID_TOKEN_MESSAGE) from None
-    return Principal(user_id=user.id, role=user.role, session_id=claims.session_id, via_cookie=via_cookie)
+    return Principal(
+        user_id=user.id, role=user.role, session_id=claims.session_id, via_cookie=via_cookie, user=user
+    )
 
 
 # ----------------------------------------------------------------------------- use cases

@@ -30,16 +30,17 @@ from backend.errors import (
 from backend.models.enums import OrderStatus
 from backend.models.ids import is_valid_id
 from backend.observability import logger
-from backend.repositories.records import OrderItemRecord, OrderLine, OrderRecord, Page, PageRequest
-from backend.schemas.jobs import EmailJob, OrderConfirmationJob, OrderProcessJob
+from backend.repositories.records import Page, PageRequest
+from backend.repositories.records.orders import OrderItemRecord, OrderLine, OrderRecord
 from backend.services.principal import Principal
 from backend.values import CENTS
 
 if TYPE_CHECKING:
     from backend.repositories.orders import OrdersRepository
     from backend.repositories.products import ProductsRepository
-    from backend.repositories.records import UserRecord
+    from backend.repositories.records.users import UserRecord
     from backend.repositories.users import UsersRepository
+    from backend.schemas.jobs import EmailJob, OrderConfirmationJob, OrderProcessJob
     from backend.services.idempotency import Idempotency, Idempotent
 
 #: How long a request waits for another one with its Idempotency-Key to finish (then 409).
@@ -138,6 +139,8 @@ def _place(deps: PlaceDeps, *, data: dict[str, Any]) -> OrderRecord:
         time.sleep(0.02 * attempt)  # a racing write or a price change: read again and retry
     logger.info("order placed", extra={"order_id": order.id, "lines": order.item_count})
     try:
+        from backend.schemas.jobs import OrderProcessJob  # the job schemas: only placing an order needs them
+
         deps.enqueue_job(OrderProcessJob(job_id=process_job_id(order.id), order_id=order.id))
     except Exception:  # noqa: BLE001 - the order is committed; the sweeper re-enqueues PENDING orders
         logger.exception("could not enqueue order.process; the sweeper will", extra={"order_id": order.id})
@@ -331,6 +334,7 @@ def order_email_data(order: OrderRecord, user: UserRecord) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- jobs (worker)
+# The job schemas are imported where a job is made or read: the API function never loads them.
 @dataclass(frozen=True, slots=True)
 class JobDeps:
     orders: OrdersRepository
@@ -346,6 +350,8 @@ def process_job(idempotency: Idempotency) -> Idempotent:
 
 
 def _process_from_data(deps: JobDeps, *, data: dict[str, Any]) -> dict[str, Any]:
+    from backend.schemas.jobs import OrderProcessJob
+
     return process_order(deps, OrderProcessJob.model_validate(data))
 
 
@@ -356,6 +362,8 @@ def process_order(deps: JobDeps, job: OrderProcessJob) -> dict[str, Any]:
     moved it and then failed to enqueue) only gets its confirmation enqueued, which is itself
     idempotent by job id.
     """
+    from backend.schemas.jobs import OrderConfirmationJob
+
     result = {"jobId": job.job_id, "orderId": job.order_id}
     for _ in range(3):
         try:
@@ -383,6 +391,8 @@ def process_order(deps: JobDeps, job: OrderProcessJob) -> dict[str, Any]:
 def send_confirmation(deps: JobDeps, job: OrderConfirmationJob) -> dict[str, Any]:
     """Email the confirmation to the owner. The send is idempotent by this job's id, so a message
     delivered twice sends one email."""
+    from backend.schemas.jobs import EmailJob
+
     result = {"jobId": job.job_id, "orderId": job.order_id}
     try:
         order = deps.orders.get(job.order_id, consistent=True)

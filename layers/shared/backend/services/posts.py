@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from backend.cache import ReadCache, Rendered
     from backend.repositories.categories import CategoriesRepository
     from backend.repositories.posts import PostsRepository
-    from backend.repositories.records import Page, PostRecord
+    from backend.repositories.records import Page
+    from backend.repositories.records.catalog import PostRecord
     from backend.services.principal import Principal
 
 #: A post's views depend on the posts and on the categories (names and slugs of its categories).

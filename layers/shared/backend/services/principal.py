@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from backend.errors import NotFoundError
 from backend.models.enums import Role
+
+if TYPE_CHECKING:
+    from backend.repositories.records.users import UserRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +22,9 @@ class Principal:
     session_id: str
     #: True when the credentials came from the ``auth-token`` cookie (CSRF rules apply).
     via_cookie: bool = False
+    #: The user item authentication read for this request (strongly consistent), so that a route
+    #: about the caller need not read it again; None for a principal made elsewhere (tests, jobs).
+    user: UserRecord | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:

@@ -14,7 +14,8 @@ from typing import Any
 from backend.errors import ConflictError, ValidationError
 from backend.models.enums import Role
 from backend.observability import logger
-from backend.repositories.records import Page, PageRequest, ProfileRecord, UserDeletion, UserRecord
+from backend.repositories.records import Page, PageRequest
+from backend.repositories.records.users import ProfileRecord, UserDeletion, UserRecord
 from backend.repositories.users import UsersRepository
 from backend.services import passwords
 from backend.services.principal import Principal
@@ -32,7 +33,11 @@ class UsersDeps:
 
 # ----------------------------------------------------------------------------- me
 def get_me(deps: UsersDeps, principal: Principal) -> tuple[UserRecord, ProfileRecord | None]:
-    """The caller and their profile: one BatchGetItem."""
+    """The caller and their profile. The user is the item authentication read for this request
+    (strongly consistent), so only the profile is read: one GetItem (AP06); a principal without it
+    reads both in one BatchGetItem (AP07)."""
+    if principal.user is not None and principal.user.id == principal.user_id:
+        return principal.user, deps.users.get_profile(principal.user_id)
     return deps.users.get_with_profile(principal.user_id)
 
 

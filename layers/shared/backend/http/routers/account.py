@@ -5,17 +5,18 @@ Public but sign-out-all: whoever holds an emailed link's token may use it once.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.routes import api_router
 from backend.schemas.account import Accepted, EmailStatusOut, ForgotPasswordIn, ResetPasswordIn, TokenBody
 from backend.schemas.common import Envelope
 from backend.services import account
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/auth", tags=["account"])
+router = api_router(prefix="/api/auth", tags=["account"])
 
 _INVALID = "INVALID_TOKEN: the link is unknown, used, expired, or for another purpose"
 FORGOT_MESSAGE = "If an account uses this address, a link to reset its password is on its way."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 
 from backend.errors import UnauthorizedError
 from backend.http.auth import (
@@ -15,13 +15,14 @@ from backend.http.auth import (
 )
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.routes import api_router
 from backend.schemas.auth import AuthOut, RefreshIn, SignInIn, SignUpIn
 from backend.schemas.common import Envelope
 from backend.schemas.users import UserOut
 from backend.services import auth as auth_service
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = api_router(prefix="/api/auth", tags=["auth"])
 
 
 def _issued(response: Response, issued: auth_service.IssuedTokens, container: Container) -> Envelope[AuthOut]:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from backend.http.auth import admin_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
 from backend.http.representation import NOT_MODIFIED, represent
+from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.content import CategoryCreateIn, CategoryOut, CategoryPatchIn
 from backend.services import categories as service
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/categories", tags=["categories"])
+router = api_router(prefix="/api/categories", tags=["categories"])
 
 CategoryId = Path(min_length=1, max_length=64, description="The category's id")
 _TAKEN = "CONFLICT: the name (case-insensitive) or the slug is taken (details name the field)"

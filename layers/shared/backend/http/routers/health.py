@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-
+from backend.http.routes import api_router
 from backend.schemas.common import Envelope
 from backend.schemas.health import HealthReport
 from backend.services import health as health_service
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get(

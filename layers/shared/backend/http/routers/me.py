@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.routes import api_router
 from backend.schemas.account import (
     Accepted,
     ChangeEmailIn,
@@ -22,7 +23,7 @@ from backend.services import account
 from backend.services import users as users_service
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/me", tags=["me"])
+router = api_router(prefix="/api/me", tags=["me"])
 
 SessionId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from backend.http.auth import admin_principal, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
-from backend.repositories.records import OrderRecord, Page, PageRequest
+from backend.http.routes import api_router
+from backend.repositories.records import Page, PageRequest
+from backend.repositories.records.orders import OrderRecord
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
 from backend.schemas.orders import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -23,7 +25,7 @@ from backend.schemas.orders import (
 from backend.services import orders as orders_service
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/orders", tags=["orders"])
+router = api_router(prefix="/api/orders", tags=["orders"])
 
 IdempotencyKey = Annotated[
     str,

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from backend.http.auth import current_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
 from backend.http.representation import NOT_MODIFIED, represent
+from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.content import PostCreateIn, PostOut, PostPatchIn
 from backend.services import posts as service
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/posts", tags=["posts"])
+router = api_router(prefix="/api/posts", tags=["posts"])
 
 PostId = Path(min_length=1, max_length=64, description="The post's id")
 _NOT_YOURS = "Post not found (or not yours: only its author or an admin may change it)"

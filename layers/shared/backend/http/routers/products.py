@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import Depends, Path, Query, Request, Response
 
 from backend.http.auth import admin_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
 from backend.http.representation import NOT_MODIFIED, represent
+from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.products import ProductCreateIn, ProductOut, ProductPatchIn
 from backend.services import products as service
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/products", tags=["products"])
+router = api_router(prefix="/api/products", tags=["products"])
 
 ProductId = Path(min_length=1, max_length=64, description="The product's id")
 _NOT_FOUND = "Product not found (or inactive, for anyone but an admin)"

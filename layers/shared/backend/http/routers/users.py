@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 
 from backend.http.auth import admin_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.routes import api_router
 from backend.repositories.records import PageRequest
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
 from backend.schemas.users import UserCreateIn, UserListQuery, UserOut, UserPatchIn
 from backend.services import users as users_service
 from backend.services.principal import Principal
 
-router = APIRouter(prefix="/api/users", tags=["users"])
+router = api_router(prefix="/api/users", tags=["users"])
 
 UserId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
 

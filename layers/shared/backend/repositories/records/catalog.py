@@ -1,0 +1,46 @@
+"""Records of the catalogue and the content: products, categories, posts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CategoryRecord:
+    id: str
+    name: str
+    slug: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProductRecord:
+    id: str
+    name: str
+    description: str | None
+    price: Decimal
+    stock: int
+    active: bool
+    category_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostRecord:
+    id: str
+    author_id: str
+    title: str
+    slug: str
+    content: str | None
+    published: bool
+    published_at: datetime | None
+    category_ids: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    version: int

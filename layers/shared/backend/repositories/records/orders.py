@@ -1,0 +1,47 @@
+"""Records of orders: the order, its item snapshots, and the lines a new order is made of."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from backend.models.enums import OrderStatus
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderLine:
+    """One line of a new order: the caller prices it from the product it read (snapshot)."""
+
+    product_id: str
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderItemRecord:
+    position: int
+    product_id: str
+    product_name: str
+    quantity: int
+    unit_price: Decimal
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRecord:
+    """An order; ``items`` is filled by ``OrdersRepository.get`` and empty in listings."""
+
+    id: str
+    user_id: str
+    status: OrderStatus
+    total: Decimal
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    items: tuple[OrderItemRecord, ...] = ()

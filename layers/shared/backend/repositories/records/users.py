@@ -1,0 +1,74 @@
+"""Records of the identity aggregates: users, their profiles, sessions and single-use tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from backend.models.enums import Role
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRecord:
+    id: str
+    email: str
+    name: str | None
+    role: Role
+    password_hash: str
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    email_verified: bool = False
+    email_status: str = "ACTIVE"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileRecord:
+    user_id: str
+    bio: str | None
+    website: str | None
+    avatar: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionRecord:
+    id: str
+    user_id: str
+    token_hash: str
+    user_agent: str | None
+    created_at: datetime
+    rotated_at: datetime | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionTokenRecord:
+    """A single-use token (its hash) for one purpose, one user and one address."""
+
+    purpose: str
+    user_id: str
+    email: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserDeletion:
+    """What deleting a user did. ``posts_pending`` posts are left for the purge job (see docs)."""
+
+    user_id: str
+    sessions_deleted: int
+    posts_deleted: int
+    posts_pending: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitResult:
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after_seconds: int  # 0 when allowed
+    reset_at: datetime
