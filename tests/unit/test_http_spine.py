@@ -11,11 +11,11 @@ from backend import errors
 from backend.http.app import create_app, create_handler
 from backend.http.auth import enforce_authentication
 from backend.http.routes import api_router
-from backend.schemas.common import Envelope, StrictIn
+from backend.schemas.common import CamelModel, Envelope
 from tests.support.apigw import FakeContext, http_event, json_body
 
 
-class ThingIn(StrictIn):
+class ThingIn(CamelModel):  # a deferred body model (tests/unit/test_http_routes.py)
     display_name: str = Field(min_length=2, max_length=20)
     password: str = Field(min_length=8)
 

@@ -19,7 +19,7 @@ from backend.http.auth import enforce_authentication, is_public
 from backend.http.docs import JSON_ERROR
 from backend.http.errors import install_error_handlers
 from backend.http.middleware import REQUEST_ID_HEADER, EdgeMiddleware
-from backend.http.routes import register
+from backend.http.routes import quiet_parameter_alias_warnings, register
 from backend.settings import get_settings
 
 #: The error statuses every operation shares, documented by :func:`_openapi` (not declared per route:
@@ -56,6 +56,7 @@ def create_app(name: str, *, routers: Sequence[APIRouter], description: str = ""
         dependencies=[Depends(enforce_authentication)],
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    quiet_parameter_alias_warnings()
     install_error_handlers(app)
     for router in routers:
         register(app, router)  # routes stay unbuilt until first used (backend.http.routes)

@@ -27,20 +27,9 @@ class CamelModel(BaseModel):
 
 
 class StrictIn(CamelModel):
-    """Base of request bodies: unknown fields are refused (a client never sets its own role).
+    """Base of request bodies: unknown fields are refused (a client never sets its own role)."""
 
-    Built at import, unlike responses: FastAPI validates a body or query model through a field
-    carrying the parameter's alias, and a model whose build was deferred until then is built inside
-    that field, where pydantic warns that the alias has no effect (it has none: FastAPI reads the
-    parameter by its alias itself)."""
-
-    model_config = ConfigDict(extra="forbid", defer_build=False)
-
-
-class QueryModel(CamelModel):
-    """Base of query-string models (``Annotated[Model, Query()]``): built at import, as ``StrictIn``."""
-
-    model_config = ConfigDict(defer_build=False)
+    model_config = ConfigDict(extra="forbid")
 
 
 class Envelope[T](CamelModel):

@@ -11,7 +11,7 @@ from pydantic import Field, PlainSerializer, StringConstraints, field_validator
 from backend.models.enums import OrderStatus
 from backend.repositories.orders import MAX_ORDER_LINES
 from backend.repositories.records.orders import OrderItemRecord, OrderRecord
-from backend.schemas.common import CamelModel, QueryModel, StrictIn
+from backend.schemas.common import CamelModel, StrictIn
 from backend.values import CENTS
 
 #: Quantity of one line (the original spec's 1..100).
@@ -101,7 +101,7 @@ class OrderOut(CamelModel):
         )
 
 
-class OrderListQuery(QueryModel):
+class OrderListQuery(CamelModel):
     page: int = Field(1, ge=1)
     limit: int = Field(20, ge=1, le=100)
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None

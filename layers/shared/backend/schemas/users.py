@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from backend.models.enums import Role
-from backend.schemas.common import CamelModel, QueryModel, StrictIn
+from backend.schemas.common import CamelModel, StrictIn
 from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ class UserPatchIn(StrictIn):
     role: Role | None = None
 
 
-class UserListQuery(QueryModel):
+class UserListQuery(CamelModel):
     page: int = Field(1, ge=1)
     limit: int = Field(10, ge=1, le=100)
     search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
