@@ -19,6 +19,7 @@ every copy. The after-restore hook registered here makes each copy fresh again:
 - cached configuration and secrets (``backend.config``: Powertools parameters, the previous
   signing key): time-based, with ages counted from a clock that stood still while the snapshot was
   stored.
+- verified access tokens (``backend.services.tokens``): a copy starts with none, like any container.
 
 Nothing here imports what the function has not imported itself: a reset of a module that was never
 loaded has nothing to reset. Settings (``backend.settings``) are not reset: they come from the
@@ -86,6 +87,12 @@ def clear_parameter_caches() -> None:
         parameters.clear_caches()
 
 
+def forget_verified_tokens() -> None:
+    tokens = sys.modules.get("backend.services.tokens")
+    if tokens is not None:
+        tokens.forget_verified_tokens()
+
+
 #: Run in this order after every restore.
 AFTER_RESTORE: tuple[Callable[[], None], ...] = (
     reseed_random,
@@ -94,6 +101,7 @@ AFTER_RESTORE: tuple[Callable[[], None], ...] = (
     reset_table_connection,
     reset_container,
     clear_parameter_caches,
+    forget_verified_tokens,
 )
 
 

@@ -12,6 +12,7 @@ swap the whole container with ``app.dependency_overrides[get_container]``, or ca
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
@@ -262,13 +263,17 @@ def get_container() -> Container:
 
 
 def reset() -> None:
-    """Drop every per-container cache: the container, settings, AWS clients, cached parameters."""
+    """Drop every per-container cache: the container, settings, AWS clients, cached parameters,
+    verified access tokens."""
     from backend import aws, config
 
     get_container.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()
     config.clear_caches()
+    tokens = sys.modules.get("backend.services.tokens")
+    if tokens is not None:
+        tokens.forget_verified_tokens()
 
 
 def override(app: Any, container: Container) -> None:

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,20 +103,35 @@ def issue_access_token(
     return token, claims
 
 
-def verify_access_token(
-    token: str,
-    *,
-    key_for: Callable[[str], SigningKey | None],
-    now: datetime,
-    issuer: str,
-    audience: str = AUDIENCE,
-) -> AccessClaims:
-    """The claims of a valid token; UnauthorizedError for anything else.
+#: Access tokens whose signature verified, by their text: (key, issuer, audience, claims). A warm
+#: container sees the same token on every request of a client, and an HMAC checked once with a key
+#: checks the same the next time with that key: a token found here is accepted without PyJWT while
+#: ``key_for`` still returns the very key that verified it (a rotated-out key ends its tokens), and
+#: its claims and times are checked on every request all the same. A token that fails its signature
+#: check is never remembered. Bounded;
+#: the oldest entry goes first.
+VERIFIED_CACHE_SIZE: Final = 1024
+_verified: dict[str, tuple[SigningKey, str, str, dict[str, Any]]] = {}
+_verified_lock = threading.Lock()
 
-    Refused: a malformed token, ``alg`` other than HS256 (``none`` included), an unknown ``kid``, a
-    bad signature, a wrong ``aud`` or ``iss``, a missing claim, an expired ``exp`` or an ``iat`` in
-    the future. ``key_for(kid)`` returns the key with that id, or None.
-    """
+
+def _remember(token: str, entry: tuple[SigningKey, str, str, dict[str, Any]]) -> None:
+    with _verified_lock:
+        while len(_verified) >= VERIFIED_CACHE_SIZE:
+            _verified.pop(next(iter(_verified)))
+        _verified[token] = entry
+
+
+def forget_verified_tokens() -> None:
+    """Empty the verified-token cache (tests; a SnapStart restore)."""
+    with _verified_lock:
+        _verified.clear()
+
+
+def _verify_signature(
+    token: str, *, key_for: Callable[[str], SigningKey | None], issuer: str, audience: str
+) -> tuple[SigningKey, dict[str, Any]]:
+    """PyJWT's checks: header (HS256, a known ``kid``), signature, ``aud``, ``iss``, required claims."""
     import jwt
 
     try:
@@ -135,11 +151,38 @@ def verify_access_token(
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=issuer,
-            # exp and iat are checked below against the injected clock, not the system time.
+            # exp and iat are checked by the caller against the injected clock, not the system time.
             options={"require": list(_REQUIRED_CLAIMS), "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError:
         raise UnauthorizedError(INVALID_TOKEN_MESSAGE) from None
+    return key, payload
+
+
+def verify_access_token(
+    token: str,
+    *,
+    key_for: Callable[[str], SigningKey | None],
+    now: datetime,
+    issuer: str,
+    audience: str = AUDIENCE,
+) -> AccessClaims:
+    """The claims of a valid token; UnauthorizedError for anything else.
+
+    Refused: a malformed token, ``alg`` other than HS256 (``none`` included), an unknown ``kid``, a
+    bad signature, a wrong ``aud`` or ``iss``, a missing claim, an expired ``exp`` or an ``iat`` in
+    the future. ``key_for(kid)`` returns the key with that id, or None.
+    """
+    verified = _verified.get(token)
+    if (
+        verified is not None
+        and verified[1:3] == (issuer, audience)
+        and key_for(verified[0].kid) == verified[0]
+    ):
+        payload = verified[3]
+    else:
+        key, payload = _verify_signature(token, key_for=key_for, issuer=issuer, audience=audience)
+        _remember(token, (key, issuer, audience, payload))
     try:
         expires, issued = int(payload["exp"]), int(payload["iat"])
         role = Role(payload["role"])
