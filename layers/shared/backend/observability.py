@@ -20,6 +20,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from aws_lambda_powertools import Logger, Metrics
@@ -45,22 +46,30 @@ XRAY_SDK_TRACING_ENV = "XRAY_SDK_TRACING"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+# Cheap first look for an inline credential: most strings of a log line have none, and need no rewrite.
+_CREDENTIAL_HINT = re.compile(r"eyJ|bearer|basic", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1024)
+def _sensitive_key(key: str) -> bool:
+    """Whether a field name says its value is a credential (log lines reuse the same few names)."""
+    return key not in _SAFE_KEYS and _SENSITIVE_KEY.search(key) is not None
+
+
 def redact(value: Any, _depth: int = 0) -> Any:
     """A copy of ``value`` with sensitive fields and inline credentials masked."""
     if _depth > 20:
         return value
     if isinstance(value, dict):
         return {
-            k: (
-                REDACTED
-                if isinstance(k, str) and k not in _SAFE_KEYS and _SENSITIVE_KEY.search(k)
-                else redact(v, _depth + 1)
-            )
+            k: REDACTED if isinstance(k, str) and _sensitive_key(k) else redact(v, _depth + 1)
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
         return [redact(v, _depth + 1) for v in value]
     if isinstance(value, str):
+        if _CREDENTIAL_HINT.search(value) is None:
+            return value
         return _JWT.sub(REDACTED, _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", value))
     return value
 

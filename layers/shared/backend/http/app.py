@@ -107,7 +107,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda entry point for an API function: Mangum (lifespan off) with Powertools around it."""
-    from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
 
     from backend import snapstart
@@ -118,7 +117,9 @@ def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     serve_sync_code_inline()  # one request at a time per container: no worker-thread hops
     asgi = Mangum(app, lifespan="off")
 
-    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+    # The correlation id (the API Gateway request id) is set by EdgeMiddleware, which reads it anyway:
+    # a correlation_id_path here would make Powertools search the event with JMESPath per request.
+    @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
