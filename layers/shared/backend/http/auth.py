@@ -100,9 +100,9 @@ def _authenticate(request: Request, container: Container) -> Principal:
     if credentials is None:
         raise UnauthorizedError()
     token, via_cookie = credentials
-    from backend.services import auth
+    from backend.services.authentication import authenticate
 
-    principal = auth.authenticate(container, token, via_cookie=via_cookie)
+    principal = authenticate(container, token, via_cookie=via_cookie)
     if via_cookie:
         check_csrf(request)
     return principal

@@ -1,4 +1,6 @@
-"""Identity use cases: sign up, sign in, refresh, sign out, and authenticating a request.
+"""Identity use cases: sign up, sign in, refresh, sign out (authenticating a request is in
+``backend.services.authentication``, which every protected request imports; this module only the
+identity routes).
 
 Each is a plain function taking its collaborators (``IdentityDeps``), so the rules are testable
 with fakes; the HTTP layer builds the real ones once per container (``backend.http.deps``).
@@ -10,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from backend.config import RuntimeConfig
 from backend.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
@@ -18,6 +20,7 @@ from backend.models.clock import Clock
 from backend.models.enums import Role
 from backend.observability import logger
 from backend.services import passwords, rate_limit, tokens
+from backend.services.authentication import Authenticates, authenticate
 from backend.services.keyring import Keyring
 from backend.services.principal import Principal
 from backend.values import normalize_email
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
     from backend.repositories.records.users import UserRecord
     from backend.repositories.sessions import SessionsRepository
     from backend.repositories.users import UsersRepository
+
+__all__ = ["Authenticates", "IdentityDeps", "IssuedTokens", "authenticate"]
 
 INVALID_CREDENTIALS = "Invalid email or password"
 INVALID_REFRESH = "Invalid or expired refresh token"
@@ -50,20 +55,6 @@ class IdentityDeps:
     enqueue_reset_request: Callable[..., Any]
 
 
-class Authenticates(Protocol):
-    """What checking a request's credentials needs (``IdentityDeps`` and the HTTP layer's container
-    both have it: authenticating builds nothing else, not the sign-in collaborators)."""
-
-    @property
-    def users(self) -> UsersRepository: ...
-    @property
-    def keyring(self) -> Keyring: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def issuer(self) -> str: ...
-
-
 @dataclass(frozen=True, slots=True)
 class IssuedTokens:
     user: UserRecord
@@ -72,21 +63,6 @@ class IssuedTokens:
     refresh_token: str
     refresh_expires_at: datetime
     session_id: str
-
-
-# ----------------------------------------------------------------------------- requests
-def authenticate(deps: Authenticates, token: str, *, via_cookie: bool = False) -> Principal:
-    """The principal of a valid access token whose session and user still exist (one BatchGetItem)."""
-    claims = tokens.verify_access_token(
-        token, key_for=deps.keyring.key_for, now=deps.clock(), issuer=deps.issuer
-    )
-    try:
-        user, _session = deps.users.get_with_session(claims.user_id, claims.session_id)
-    except NotFoundError:
-        raise UnauthorizedError(tokens.INVALID_TOKEN_MESSAGE) from None
-    return Principal(
-        user_id=user.id, role=user.role, session_id=claims.session_id, via_cookie=via_cookie, user=user
-    )
 
 
 # ----------------------------------------------------------------------------- use cases
