@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from backend.errors import UnauthorizedError
@@ -48,8 +49,10 @@ class SigningKey:
         return f"SigningKey(kid={self.kid!r})"
 
 
+@lru_cache(maxsize=8)
 def signing_key(secret: str | bytes) -> SigningKey:
-    """The key for a secret, with its id (a short hash of a derived value, not of the key itself)."""
+    """The key for a secret, with its id (a short hash of a derived value, not of the key itself).
+    Remembered: the keyring asks for the current key on every authenticated request."""
     material = secret.encode() if isinstance(secret, str) else secret
     digest = hmac.new(material, b"app-backend/token-key-id/v1", hashlib.sha256).digest()
     kid = base64.urlsafe_b64encode(digest[:12]).rstrip(b"=").decode("ascii")
