@@ -45,6 +45,8 @@ def etag_of(body: bytes) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """A cached response body, its ETag and when it was filled."""
+
     filled_at: int
     etag: str
     body: bytes

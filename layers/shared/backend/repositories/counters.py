@@ -23,6 +23,8 @@ from backend.repositories.transaction import OnFail, Transaction, fixed, unexpec
 
 @dataclass(frozen=True, slots=True)
 class CounterRef:
+    """A counter, by name; spread over ``shards`` items when writes to it are frequent."""
+
     name: str
     shards: int = 1
 

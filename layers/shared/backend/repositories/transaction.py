@@ -102,6 +102,8 @@ def unexpected(_old: RawItem | None) -> AppError:
 # ----------------------------------------------------------------------------- the transaction
 @dataclass(frozen=True, slots=True)
 class _Check:
+    """A ConditionCheck on (pk, sk)."""
+
     on_fail: OnFail
     pk: str
     sk: str
@@ -111,6 +113,8 @@ class _Check:
 
 @dataclass(frozen=True, slots=True)
 class _Delete:
+    """A Delete of a model's item."""
+
     on_fail: OnFail
     model: TableItem
     condition: Condition | None
@@ -120,6 +124,8 @@ class _Delete:
 
 @dataclass(frozen=True, slots=True)
 class _Put:
+    """A Put of a model's item."""
+
     on_fail: OnFail
     model: TableItem
     condition: Condition | None
@@ -128,6 +134,8 @@ class _Put:
 
 @dataclass(frozen=True, slots=True)
 class _Update:
+    """An Update of a model's item."""
+
     on_fail: OnFail
     model: TableItem
     actions: list[Action]

@@ -39,6 +39,8 @@ INVALID_REFRESH = "Invalid or expired refresh token"
 
 @dataclass(frozen=True, slots=True)
 class IdentityDeps:
+    """The collaborators of the identity use cases (built by ``backend.http.deps``)."""
+
     users: UsersRepository
     sessions: SessionsRepository
     rate_limiter: rate_limit.RateLimiter
@@ -57,6 +59,8 @@ class IdentityDeps:
 
 @dataclass(frozen=True, slots=True)
 class IssuedTokens:
+    """What signing in (or up, or refreshing) hands out: the tokens and the session they belong to."""
+
     user: UserRecord
     access_token: str
     expires_in: int

@@ -31,12 +31,16 @@ ALL_KEY = "categories:all"
 
 @dataclass(frozen=True, slots=True)
 class CategoriesDeps:
+    """The collaborators of the categories use cases (built by ``backend.http.deps``)."""
+
     categories: CategoriesRepository
     cache: ReadCache
 
 
 @dataclass(frozen=True, slots=True)
 class CategoryIndex:
+    """The categories by id and by slug."""
+
     by_id: Mapping[str, CategoryOut]
     by_slug: Mapping[str, CategoryOut]
 

@@ -21,6 +21,8 @@ type TemplateData = Mapping[str, Scalar | Sequence[Mapping[str, Scalar]]]
 
 @dataclass(frozen=True)
 class EmailTemplate:
+    """A template: subject and bodies with ``{placeholders}``."""
+
     subject: str
     text: str
     html: str
@@ -32,6 +34,8 @@ class EmailTemplate:
 
 @dataclass(frozen=True)
 class RenderedEmail:
+    """An email ready to send: subject, text and HTML bodies."""
+
     subject: str
     text: str
     html: str

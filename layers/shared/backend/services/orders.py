@@ -70,6 +70,8 @@ def confirmation_job_id(order_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LineRequest:
+    """One line of an order as the client asks for it: a product and a quantity."""
+
     product_id: str
     quantity: int
 
@@ -337,6 +339,8 @@ def order_email_data(order: OrderRecord, user: UserRecord) -> dict[str, Any]:
 # The job schemas are imported where a job is made or read: the API function never loads them.
 @dataclass(frozen=True, slots=True)
 class JobDeps:
+    """The collaborators of the order jobs the worker runs (built by ``backend.http.deps``)."""
+
     orders: OrdersRepository
     users: UsersRepository
     enqueue_job: Callable[[OrderConfirmationJob], Any]

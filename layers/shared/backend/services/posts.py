@@ -41,6 +41,8 @@ NAMESPACES: Final = (views.POSTS, views.CATEGORIES)
 
 @dataclass(frozen=True, slots=True)
 class ContentDeps:
+    """The collaborators of the posts use cases (built by ``backend.http.deps``)."""
+
     posts: PostsRepository
     categories: CategoriesRepository
     cache: ReadCache
@@ -48,6 +50,8 @@ class ContentDeps:
 
 @dataclass(frozen=True, slots=True)
 class PostQuery:
+    """A posts listing request: filters and paging."""
+
     page: int = 1
     limit: int = 20
     cursor: str | None = None

@@ -36,6 +36,8 @@ NAMESPACES: Final = (views.PRODUCTS, views.CATEGORIES)
 
 @dataclass(frozen=True, slots=True)
 class CatalogDeps:
+    """The collaborators of the catalogue use cases (built by ``backend.http.deps``)."""
+
     products: ProductsRepository
     categories: CategoriesRepository
     cache: ReadCache
@@ -43,6 +45,8 @@ class CatalogDeps:
 
 @dataclass(frozen=True, slots=True)
 class ProductQuery:
+    """A products listing request: filters and paging."""
+
     page: int = 1
     limit: int = 20
     cursor: str | None = None

@@ -42,6 +42,8 @@ def issuer_for(stage: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SigningKey:
+    """An HMAC key for tokens and its id (the ``kid`` header)."""
+
     kid: str
     secret: bytes = b""
 
@@ -61,6 +63,8 @@ def signing_key(secret: str | bytes) -> SigningKey:
 
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
+    """What a valid access token says: who, with which role, in which session, until when."""
+
     user_id: str
     role: Role
     session_id: str
@@ -208,6 +212,8 @@ def verify_access_token(
 # ----------------------------------------------------------------------------- refresh tokens
 @dataclass(frozen=True, slots=True)
 class RefreshToken:
+    """An opaque refresh token: ``<user id>.<session id>.<secret>`` (only a hash of the secret is stored)."""
+
     user_id: str
     session_id: str
     secret: str

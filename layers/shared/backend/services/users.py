@@ -23,6 +23,8 @@ from backend.services.principal import Principal
 
 @dataclass(frozen=True, slots=True)
 class UsersDeps:
+    """The collaborators of the users use cases (built by ``backend.http.deps``)."""
+
     users: UsersRepository
     #: Enqueues the purge of a deleted account's remaining posts: (user_id) -> anything.
     purge_posts: Callable[[str], Any]

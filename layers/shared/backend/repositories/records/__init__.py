@@ -44,6 +44,8 @@ class PageRequest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PageMeta:
+    """Offset paging figures of a page."""
+
     page: int
     limit: int
     total: int
@@ -52,6 +54,8 @@ class PageMeta:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Page[T]:
+    """One page of records, its figures, and the cursor of the next page (None on the last)."""
+
     items: tuple[T, ...]
     meta: PageMeta
     next_cursor: str | None = field(default=None)

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CategoryRecord:
+    """A category of products and posts (unique name and slug)."""
+
     id: str
     name: str
     slug: str
@@ -19,6 +21,8 @@ class CategoryRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProductRecord:
+    """A product of the catalogue; ``price`` is exact (two decimals)."""
+
     id: str
     name: str
     description: str | None
@@ -33,6 +37,8 @@ class ProductRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PostRecord:
+    """A post, with the ids of its categories."""
+
     id: str
     author_id: str
     title: str

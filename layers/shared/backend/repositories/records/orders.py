@@ -21,6 +21,8 @@ class OrderLine:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderItemRecord:
+    """One line of a placed order: a snapshot of the product's name and unit price."""
+
     position: int
     product_id: str
     product_name: str

@@ -10,6 +10,8 @@ from backend.models.enums import Role
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserRecord:
+    """A user account (``password_hash`` never leaves the services)."""
+
     id: str
     email: str
     name: str | None
@@ -24,6 +26,8 @@ class UserRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileRecord:
+    """A user's public profile."""
+
     user_id: str
     bio: str | None
     website: str | None
@@ -35,6 +39,8 @@ class ProfileRecord:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionRecord:
+    """A signed-in session: the hash of its refresh token, its device and its lifetime."""
+
     id: str
     user_id: str
     token_hash: str
@@ -67,6 +73,8 @@ class UserDeletion:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RateLimitResult:
+    """The outcome of counting one attempt against a fixed-window limit."""
+
     allowed: bool
     limit: int
     remaining: int
