@@ -244,10 +244,42 @@ def test_the_request_log_line_carries_the_gateway_request_id_and_no_credentials(
         headers={"authorization": f"Bearer {_jwt_shaped()}"},
         request_id="gw-request-42",
     )
-    assert handler(event, FakeContext())["statusCode"] == 201
+    logger.setLevel("DEBUG")  # a success is logged at DEBUG (the gateway's access log has it)
+    try:
+        assert handler(event, FakeContext())["statusCode"] == 201
+    finally:
+        logger.setLevel("INFO")
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     request = next(line for line in lines if line.get("message") == "request")
     assert request["correlation_id"] == "gw-request-42"
     assert (request["http_method"], request["path"], request["status"]) == ("POST", "/api/things", 201)
     assert "eyJ" not in json.dumps(lines)
     assert "correct horse" not in json.dumps(lines)
+
+
+def test_errors_are_logged_at_info_and_successes_only_at_debug(
+    handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import json
+
+    from backend.observability import logger
+
+    stream = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", stream)
+    logger.setLevel("INFO")
+    assert (
+        handler(
+            http_event("POST", "/api/things", body={"displayName": "Ada", "password": "correct horse"}),
+            FakeContext(),
+        )["statusCode"]
+        == 201
+    )
+    assert (
+        handler(http_event("POST", "/api/things", body={"displayName": "A"}), FakeContext())["statusCode"]
+        == 400
+    )
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    assert [(line["level"], line["status"]) for line in lines if line.get("message") == "request"] == [
+        ("INFO", 400)
+    ]

@@ -214,7 +214,11 @@ class EdgeMiddleware:
                 raise
             await unexpected_error_response(exc)(scope, receive, send_with_headers)
         finally:
-            logger.info(
+            # Every request is in the HTTP API's access log (request id, route, status, latency), so
+            # the function logs its own line at INFO only for an error response, DEBUG otherwise: the
+            # same line for every request would double the log volume (and its cost) for nothing.
+            log = logger.info if status_holder["status"] >= 400 else logger.debug
+            log(
                 "request",
                 extra={
                     "http_method": scope.get("edge.original_method", method),
