@@ -19,7 +19,6 @@ from backend.schemas.account import (
 )
 from backend.schemas.common import Envelope
 from backend.schemas.users import MeOut, ProfileOut, ProfileUpdateIn, UserOut
-from backend.services import account
 from backend.services import users as users_service
 from backend.services.principal import Principal
 
@@ -80,6 +79,8 @@ def request_verification(
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[VerificationRequestOut]:
+    from backend.services import account  # the account lifecycle: only these routes import it
+
     sent = account.request_verification(container.identity, principal, client_ip=client_ip(request))
     return Envelope(data=VerificationRequestOut(sent=sent))
 
@@ -95,6 +96,8 @@ def change_password(
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Response:
+    from backend.services import account  # the account lifecycle: only these routes import it
+
     account.change_password(
         container.identity, principal, current_password=body.current_password, new_password=body.new_password
     )
@@ -114,6 +117,8 @@ def change_email(
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[Accepted]:
+    from backend.services import account  # the account lifecycle: only these routes import it
+
     account.request_email_change(
         container.identity, principal, email=body.email, password=body.password, client_ip=client_ip(request)
     )
@@ -124,6 +129,8 @@ def change_email(
 def list_sessions(
     principal: Principal = Depends(current_principal), container: Container = Depends(get_container)
 ) -> Envelope[list[SessionOut]]:
+    from backend.services import account  # the account lifecycle: only these routes import it
+
     return Envelope(
         data=[
             SessionOut(
@@ -150,5 +157,7 @@ def revoke_session(
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Response:
+    from backend.services import account  # the account lifecycle: only these routes import it
+
     account.revoke_session(container.identity, principal, session_id)
     return Response(status_code=204)
