@@ -4,6 +4,7 @@ The first request of a container is usually a read: what only placing an order n
 idempotency, the products repository, SQS) is imported by that route on first use.
 """
 
+import backend.coldstart  # noqa: F401 - first: no garbage collection while the function initializes
 from backend.http.app import create_app, create_handler
 from backend.http.routers import orders
 

@@ -1,5 +1,6 @@
 """Users endpoint group: the current user and the admins' user management. Thin."""
 
+import backend.coldstart  # noqa: F401 - first: no garbage collection while the function initializes
 from backend.http.app import create_app, create_handler
 from backend.http.routers import me, users
 

@@ -109,7 +109,7 @@ def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     """The Lambda entry point for an API function: Mangum (lifespan off) with Powertools around it."""
     from mangum import Mangum
 
-    from backend import snapstart
+    from backend import coldstart, snapstart
     from backend.http.inline import serve_sync_code_inline
     from backend.observability import logger, metrics, tracer
 
@@ -123,7 +123,10 @@ def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response: dict[str, Any] = asgi(event, context)
+        try:
+            response: dict[str, Any] = asgi(event, context)
+        finally:
+            coldstart.end()  # the first invocation ends initialization's pause of the collector
         return response
 
     wrapped: Callable[[dict[str, Any], Any], dict[str, Any]] = handler

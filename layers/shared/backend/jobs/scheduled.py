@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from backend import coldstart
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
 from backend.schemas.jobs import ScheduledTask, ScheduledTaskName
@@ -95,6 +96,9 @@ def create_scheduled_handler() -> Any:
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return run_task(event)
+        try:
+            return run_task(event)
+        finally:
+            coldstart.end()  # the first invocation ends initialization's pause of the collector
 
     return handler

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from backend import coldstart
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
 from backend.schemas.jobs import (
@@ -160,9 +161,12 @@ def create_worker_handler() -> Any:
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         email_service.register_lambda_context(context)
         _invocation["context"] = context
-        response = process_partial_response(
-            event=event, record_handler=handle_record, processor=processor, context=context
-        )
+        try:
+            response = process_partial_response(
+                event=event, record_handler=handle_record, processor=processor, context=context
+            )
+        finally:
+            coldstart.end()  # the first invocation ends initialization's pause of the collector
         return dict(response)
 
     return handler
