@@ -116,11 +116,15 @@ def enforce_authentication(request: Request, container: Container = Depends(get_
     request.state.principal = _authenticate(request, container)
 
 
-def current_principal(request: Request, container: Container = Depends(get_container)) -> Principal:
+def current_principal(request: Request) -> Principal:
+    """The caller of a protected route: the principal ``enforce_authentication`` found. (No
+    ``Depends(get_container)`` here: FastAPI would solve it on every request for the rare case below.)"""
     principal = getattr(request.state, "principal", None)
     if isinstance(principal, Principal):
         return principal
-    principal = _authenticate(request, container)
+    # Authentication did not run (a test overrode it): authenticate here, with the app's container.
+    provide = request.app.dependency_overrides.get(get_container, get_container)
+    principal = _authenticate(request, provide())
     request.state.principal = principal
     return principal
 
