@@ -141,6 +141,10 @@ def test_in_process_cache_write_in_one_instance_read_in_another(
     cloud = local_cloud_factory(
         "--max-instances", "2", "--parameter-overrides", "CacheUrl=", name="in-process-cache"
     )
+    # The console says which cache it uses right after the cloud starts serving: wait for the line.
+    deadline = time.monotonic() + 15
+    while "read cache: in-process" not in cloud.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert "read cache: in-process" in cloud.output()
     _write_then_read_across_instances(cloud, anonymous_delay=1.2)
 
