@@ -44,8 +44,4 @@ def end() -> None:
     _state = "done"
 
 
-def paused() -> bool:
-    return _state == "paused"
-
-
 begin()

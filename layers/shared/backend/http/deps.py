@@ -12,7 +12,6 @@ swap the whole container with ``app.dependency_overrides[get_container]``, or ca
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
@@ -193,6 +192,7 @@ class Container:
 
         return UsersDeps(
             users=self.users,
+            profiles=self.profiles,
             purge_posts=_queued("enqueue_purge_user_posts"),
             send_email=_queued("enqueue_email"),
             invalidate=lambda *namespaces: self.cache.invalidate(*namespaces),  # noqa: PLW0108 - lazy: only a deletion builds the cache
@@ -265,15 +265,13 @@ def get_container() -> Container:
 def reset() -> None:
     """Drop every per-container cache: the container, settings, AWS clients, cached parameters,
     verified access tokens."""
-    from backend import aws, config
+    from backend import aws, config, snapstart
 
     get_container.cache_clear()
     get_settings.cache_clear()
     aws.reset_clients()
     config.clear_caches()
-    tokens = sys.modules.get("backend.services.tokens")
-    if tokens is not None:
-        tokens.forget_verified_tokens()
+    snapstart.forget_verified_tokens()
 
 
 def override(app: Any, container: Container) -> None:

@@ -115,11 +115,6 @@ class UsersRepository:
         profile = found.get((pk, keys.PROFILE_SK))
         return to_user_record(user), to_profile_record(profile) if isinstance(profile, ProfileModel) else None
 
-    def get_profile(self, user_id: str) -> ProfileRecord | None:
-        """GetItem ``USER#<id>/PROFILE`` (None when the user has none yet)."""
-        model = get_item(ProfileModel, keys.user_pk(user_id), keys.PROFILE_SK)
-        return to_profile_record(model) if model is not None else None
-
     def get_with_session(self, user_id: str, session_id: str) -> tuple[UserRecord, SessionRecord]:
         """The user and one of its sessions in one strongly consistent BatchGetItem (the check every
         authenticated request makes). NotFoundError if either is missing or the session expired."""

@@ -115,8 +115,7 @@ def issue_access_token(
 #: checks the same the next time with that key: a token found here is accepted without PyJWT while
 #: ``key_for`` still returns the very key that verified it (a rotated-out key ends its tokens), and
 #: its claims and times are checked on every request all the same. A token that fails its signature
-#: check is never remembered. Bounded;
-#: the oldest entry goes first.
+#: check is never remembered. Bounded: the oldest entry goes first.
 VERIFIED_CACHE_SIZE: Final = 1024
 _verified: dict[str, tuple[SigningKey, str, str, dict[str, Any]]] = {}
 _verified_lock = threading.Lock()

@@ -14,6 +14,7 @@ from typing import Any
 from backend.errors import ConflictError, ValidationError
 from backend.models.enums import Role
 from backend.observability import logger
+from backend.repositories.profiles import ProfilesRepository
 from backend.repositories.records import Page, PageRequest
 from backend.repositories.records.users import ProfileRecord, UserDeletion, UserRecord
 from backend.repositories.users import UsersRepository
@@ -26,6 +27,7 @@ class UsersDeps:
     """The collaborators of the users use cases (built by ``backend.http.deps``)."""
 
     users: UsersRepository
+    profiles: ProfilesRepository
     #: Enqueues the purge of a deleted account's remaining posts: (user_id) -> anything.
     purge_posts: Callable[[str], Any]
     send_email: Callable[..., Any]
@@ -39,7 +41,7 @@ def get_me(deps: UsersDeps, principal: Principal) -> tuple[UserRecord, ProfileRe
     (strongly consistent), so only the profile is read: one GetItem (AP06); a principal without it
     reads both in one BatchGetItem (AP07)."""
     if principal.user is not None and principal.user.id == principal.user_id:
-        return principal.user, deps.users.get_profile(principal.user_id)
+        return principal.user, deps.profiles.find(principal.user_id)
     return deps.users.get_with_profile(principal.user_id)
 
 
