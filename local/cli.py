@@ -1,5 +1,6 @@
 """Command line: `python -m local [serve] ...`, `python -m local invoke ...`, `python -m local fire ...`,
-`python -m local send ...`, `python -m local redrive ...` (``COMMANDS`` lists them, and the help too)."""
+`python -m local send ...`, `python -m local redrive ...`, `python -m local invoke-env ...` (``COMMANDS``
+lists them, and the help too)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ from local.functions import FUNCTION_TYPES, FunctionConfigError, load_functions
 from local.gateway import PortInUseError
 from local.instances import FunctionPool, instance_environment
 from local.intrinsics import IntrinsicError, parse_parameter_overrides
+from local.invoke_env import (
+    DEFAULT_CONTAINER_OUT,
+    DEFAULT_ENDPOINT_HOST,
+    DEFAULT_OUT,
+    attached_stack,
+    write_json,
+)
+from local.invoke_env import build as build_invoke_env
 from local.mailbox import Mailbox
 from local.provision import ProvisioningError, provision
 from local.sample_identity import SampleIdentityError, prepare_event
@@ -187,6 +196,35 @@ def _redrive_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _invoke_env_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local invoke-env",
+        description="Write the --env-vars file of `sam local invoke` / `sam local start-api` for the "
+        "running local cloud: every function's variables (the template's, resolved against that cloud's "
+        "resources and parameters, plus its endpoint, credentials and region), the emulator addressed as "
+        "a Docker container reaches it. SAM takes from --env-vars only the variables the template "
+        "declares, so the others (the endpoint, credentials, region) also go to a --container-env-vars "
+        "file (which SAM reads in debug mode, with --debug-port).",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="the --env-vars file to write (default %(default)s)"
+    )
+    parser.add_argument(
+        "--container-out",
+        type=Path,
+        default=DEFAULT_CONTAINER_OUT,
+        help="the --container-env-vars file to write (default %(default)s)",
+    )
+    parser.add_argument(
+        "--endpoint-host",
+        default=DEFAULT_ENDPOINT_HOST,
+        help="the host name containers reach this machine at (default %(default)s)",
+    )
+    _running_cloud_address(parser)
+    _common(parser)
+    return parser
+
+
 @dataclass(frozen=True)
 class Command:
     summary: str
@@ -324,6 +362,30 @@ def invoke(args: argparse.Namespace) -> int:
             emulator.stop()
 
 
+def invoke_env(args: argparse.Namespace) -> int:
+    base = f"http://{args.host}:{args.port}"
+    running = _running_cloud(base)
+    if running is None:
+        print(f"error: no local cloud answers on {base}; start one with `make dev`", file=sys.stderr)
+        return 1
+    # the running cloud's parameter values (its resources were named with them), unless overridden here
+    overrides = {
+        **{k: _parameter_text(v) for k, v in running.get("parameters", {}).items()},
+        **parse_parameter_overrides(args.parameter_overrides),
+    }
+    template = args.template or (Path(running["template"]) if running.get("template") else TEMPLATE_PATH)
+    stack = attached_stack(template, overrides, running)
+    files = build_invoke_env(stack, str(running["endpointUrl"]), endpoint_host=args.endpoint_host)
+    write_json(args.out, files.functions)
+    write_json(args.container_out, files.container)
+    print(
+        f"{args.out}: {len(files.functions)} functions ({', '.join(files.functions)}); "
+        f"{args.container_out}: {', '.join(files.container)}; emulator at {files.endpoint_url} "
+        "(valid while this local cloud runs)"
+    )
+    return 0
+
+
 def fire(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     url = f"{base}/_local/schedules/{quote(args.function, safe='')}/{quote(args.event, safe='')}/fire"
@@ -455,6 +517,11 @@ def _aws_sqs(region: str | None) -> Any:
 COMMANDS: dict[str, Command] = {
     "serve": Command("run the whole template locally (the default command)", _serve_parser, serve),
     "invoke": Command("run one function once with an event, like `sam local invoke`", _invoke_parser, invoke),
+    "invoke-env": Command(
+        "write the --env-vars file of `sam local invoke` for the running local cloud",
+        _invoke_env_parser,
+        invoke_env,
+    ),
     "fire": Command("fire a schedule of the running local cloud now", _fire_parser, fire),
     "send": Command("put a message on a queue of the running local cloud", _send_parser, send),
     "redrive": Command(

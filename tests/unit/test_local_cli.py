@@ -18,11 +18,11 @@ def test_help_lists_every_command_and_the_port_default() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "local", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert set(cli.COMMANDS) == {"serve", "invoke", "fire", "send", "redrive"}
+    assert set(cli.COMMANDS) == {"serve", "invoke", "invoke-env", "fire", "send", "redrive"}
     for name in cli.COMMANDS:
         assert f"\n  {name} " in done.stdout, name
     assert "port of the gateway (default 3000)" in done.stdout
-    for command in ("fire", "send", "redrive"):
+    for command in ("fire", "send", "redrive", "invoke-env"):
         assert "(default 3000)" in cli.COMMANDS[command].parser().format_help(), command
 
 
