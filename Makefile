@@ -9,12 +9,16 @@ PORT      ?= 3000
 EVENT     ?=
 FUNCTION  ?=
 QUEUE     ?=
+# how a Docker container reaches this machine (make invoke-env)
+ENDPOINT_HOST ?= host.docker.internal
 ARGS      ?=
 # checkov pins dependencies that conflict with ours: it gets a venv of its own.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# where `make test` logs every AWS request the functions make, for the IAM contract (tests/contract)
+REQUEST_LOG   := .aws-requests
 
-.PHONY: help venv dev test unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench bench-check invoke fire redrive clean
+.PHONY: help venv dev test contract unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench bench-check invoke invoke-env fire redrive clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' \
@@ -39,8 +43,13 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 dev: $(STAMP) ## run the whole system locally (local cloud on http://127.0.0.1:$(PORT))
 	$(PY) -m local --port $(PORT)
 
-test: $(STAMP) check ## lint, types, template checks, security audit, unit, integration and fuzz tests
-	$(PY) -m pytest -n 2 --dist loadgroup
+test: $(STAMP) check ## lint, types, template checks, security audit, unit, integration and fuzz tests, then the IAM contract
+	rm -rf $(REQUEST_LOG)
+	AWS_REQUEST_LOG_DIR=$(CURDIR)/$(REQUEST_LOG) $(PY) -m pytest -n 2 --dist loadgroup
+	$(MAKE) --no-print-directory contract
+
+contract: $(STAMP) ## the IAM contract: the AWS requests the last `make test` recorded, against each function's role
+	AWS_REQUEST_LOG_DIR=$(CURDIR)/$(REQUEST_LOG) $(PY) -m pytest tests/contract -m contract -s -q
 
 unit: $(STAMP) ## unit tests only (moto in-process)
 	$(PY) -m pytest tests/unit
@@ -95,6 +104,9 @@ deploy-prod: audit-strict build ## audit the pins (strict), build, then deploy p
 
 invoke: $(STAMP) ## run one function with an event, like sam local invoke: make invoke FUNCTION=WorkerFunction EVENT=events/worker/email-job.json
 	$(PY) -m local invoke $(FUNCTION) --event $(EVENT)
+
+invoke-env: $(STAMP) ## env files for sam local invoke/start-api against the running local cloud: .aws-sam/env.json (ENDPOINT_HOST=host.docker.internal)
+	$(PY) -m local invoke-env --port $(PORT) --endpoint-host $(ENDPOINT_HOST) --out .aws-sam/env.json --container-out .aws-sam/container-env.json
 
 fire: $(STAMP) ## fire a schedule of the running local cloud now: make fire FUNCTION=ScheduledFunction SCHEDULE=DlqMonitor
 	$(PY) -m local fire $(FUNCTION) $(SCHEDULE) --port $(PORT)

@@ -46,8 +46,10 @@ def instance_environment(
     base = os.environ if base is None else base
     env = {key: base[key] for key in _PASSED_THROUGH if key in base}
     env.setdefault("LANG", "en_US.UTF-8")
-    if "PYTHONDONTWRITEBYTECODE" in base:
-        env["PYTHONDONTWRITEBYTECODE"] = base["PYTHONDONTWRITEBYTECODE"]
+    # test instrumentation, not Lambda's: bytecode off, and the IAM contract's request log (local/runtime.py)
+    for key in ("PYTHONDONTWRITEBYTECODE", "AWS_REQUEST_LOG_DIR"):
+        if key in base:
+            env[key] = base[key]
     env.update(spec.environment)
     env.update(FAKE_CREDENTIALS)
     env.update(

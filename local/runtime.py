@@ -163,9 +163,32 @@ class Runtime:
                 self.send({"type": "result", "ok": False, "error": {"errorMessage": "unknown request"}})
 
 
+def _record_aws_requests() -> None:
+    """With AWS_REQUEST_LOG_DIR set (the test suite sets it), log this function's AWS requests.
+
+    The recorder (local/request_recorder.py, standard library only) is loaded by path, so the
+    function's interpreter imports nothing else of the local cloud; tests/contract reads the log.
+    """
+    directory = os.environ.get("AWS_REQUEST_LOG_DIR")
+    if not directory:
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_request_recorder", os.path.join(os.path.dirname(os.path.abspath(__file__)), "request_recorder.py")
+    )
+    if spec is None or spec.loader is None:
+        raise RuntimeError("local/request_recorder.py is missing")
+    recorder = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = recorder
+    spec.loader.exec_module(recorder)
+    recorder.install(directory, recorder.service_name_of_process, "local-cloud")
+
+
 def main() -> int:
     # Ctrl-C is for the local cloud, which stops instances itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _record_aws_requests()
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # the function's stdout joins stderr: forwarded to the console, never the protocol
     requests = sys.stdin

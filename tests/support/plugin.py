@@ -86,6 +86,9 @@ class ScanGuard:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from tests.support import request_log
+
+    request_log.install_from_environment()  # the IAM contract's request log (make test)
     guard = ScanGuard()
     ddb.add_listener(guard.listen)
     config.pluginmanager.register(guard, "dynamodb-scan-guard")
