@@ -46,6 +46,17 @@ def boto3_session() -> boto3.session.Session:
     return session
 
 
+#: Attempts per call, the first included (botocore's ``total_max_attempts``), in botocore's standard
+#: retry mode: throttling and transient errors are retried with exponential backoff and jitter (a
+#: random wait of up to 1 s, 2 s, 4 s, 8 s... before retry 1, 2, 3, 4...). SES gets one more than the
+#: others: a burst over the account's sending rate is refused with "Throttling - Maximum sending rate
+#: exceeded", which a retry a moment later usually gets through (at most 15 s of waits, 7.5 s on
+#: average, within the worker's 30 s timeout; a send still throttled after them is deferred by the
+#: worker, see ``backend.services.email``).
+MAX_ATTEMPTS: dict[str, int] = {"ses": 5}
+DEFAULT_MAX_ATTEMPTS = 4
+
+
 @cache
 def _client(service: str) -> Any:
     from botocore.config import Config
@@ -53,7 +64,7 @@ def _client(service: str) -> Any:
     config = Config(
         connect_timeout=2,
         read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS.get(service, DEFAULT_MAX_ATTEMPTS)},
     )
     return boto3_session().client(service, config=config)  # type: ignore[call-overload]
 

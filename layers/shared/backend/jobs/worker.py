@@ -2,13 +2,21 @@
 
 Uses Powertools' BatchProcessor, so a batch with one poison message only retries that message;
 after the queue's maxReceiveCount SQS moves it to the dead-letter queue.
+
+A job whose email SES throttled (``EmailThrottledError``: after the SES client's own retries) is not
+a failure: the worker puts the same message back on the queue it came from, delayed, and reports
+the original as done, so throttling never counts a receive towards the dead-letter queue. The
+number of such deferrals travels with the message (attribute ``sesDeferrals``); after
+``MAX_DEFERRALS`` the job fails like any other (a quota exhausted for hours needs a person, and the
+DLQ monitor tells one). The job id is unchanged, so the send stays idempotent.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -31,6 +39,17 @@ from backend.schemas.ses import SnsEnvelope
 from backend.services import email as email_service
 
 _job_adapter: TypeAdapter[AnyJob] = TypeAdapter(Job)
+#: The message attribute counting how often a job was put back because SES throttled it.
+DEFERRALS_ATTRIBUTE: Final = "sesDeferrals"
+#: How often a throttled job is put back before it fails like any other (about an hour of delays).
+MAX_DEFERRALS: Final = 12
+#: The n-th deferral waits between half and all of min(FIRST * 2**n, LONGEST) seconds (jitter, so
+#: a throttled burst does not come back at once). SES asks to retry a throttled send "after an
+#: interval of up to 10 minutes".
+FIRST_DEFERRAL_SECONDS: Final = 30
+LONGEST_DEFERRAL_SECONDS: Final = 600
+#: The settings naming the queues the worker reads that carry jobs which send email.
+_JOB_QUEUE_SETTINGS: Final = ("email_queue_url", "order_queue_url", "maintenance_queue_url")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 #: The invocation being served (idempotency expires an in-progress job when it would time out).
 _invocation: dict[str, Any] = {}
@@ -150,8 +169,65 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     logger.append_keys(job_id=job.job_id, job_type=job.type)
     try:
         return HANDLERS[job.type](job)
+    except email_service.EmailThrottledError as throttled:
+        return _defer(record, job, throttled)
     finally:
         logger.remove_keys(["job_id", "job_type"])
+
+
+def deferral_delay(deferrals: int) -> int:
+    """Seconds before the ``deferrals``-th put-back (0-based) of a throttled job comes back."""
+    ceiling: int = min(FIRST_DEFERRAL_SECONDS * 2 ** min(deferrals, 16), LONGEST_DEFERRAL_SECONDS)
+    return ceiling // 2 + random.randint(0, ceiling - ceiling // 2)  # noqa: S311  # nosec B311  # jitter of a retry delay, not a secret
+
+
+def _queue_url_of(queue_arn: str) -> str | None:
+    """The URL (from the settings) of the job queue with this ARN, if the worker has one."""
+    from backend.settings import get_settings
+
+    name = queue_arn.rsplit(":", 1)[-1]
+    settings = get_settings()
+    for setting in _JOB_QUEUE_SETTINGS:
+        url = getattr(settings, setting)
+        if url and str(url).rstrip("/").rsplit("/", 1)[-1] == name:
+            return str(url)
+    return None
+
+
+def _defer(record: SQSRecord, job: AnyJob, throttled: Exception) -> dict[str, Any]:
+    """Put a job SES throttled back on its queue, delayed; the original is then done. Raises (the
+    message fails as usual) after MAX_DEFERRALS, or when the job's queue is not known."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from backend.services import queues
+
+    # the message's own attributes (Lambda's shape: {"type": {"stringValue": ..., "dataType": ...}})
+    attributes = {
+        name: (str(value.get("dataType") or "String"), str(value["stringValue"]))
+        for name, value in (record.raw_event.get("messageAttributes") or {}).items()
+        if isinstance(value, dict) and value.get("stringValue") is not None
+    }
+    counted = attributes.get(DEFERRALS_ATTRIBUTE, ("Number", "0"))[1]
+    deferrals = int(counted) if counted.isdigit() else 0
+    url = _queue_url_of(record.event_source_arn)
+    if deferrals >= MAX_DEFERRALS or url is None:
+        logger.error(
+            "email throttled: not deferred again, the message fails",
+            extra={"deferrals": deferrals, "queue_known": url is not None},
+        )
+        raise throttled
+    delay = deferral_delay(deferrals)
+    queues.requeue(
+        record.body,
+        queue_url=url,
+        delay_seconds=delay,
+        attributes={**attributes, DEFERRALS_ATTRIBUTE: ("Number", str(deferrals + 1))},
+    )
+    metrics.add_metric(name="EmailDeferred", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "email throttled by SES: job deferred", extra={"deferrals": deferrals + 1, "delay_seconds": delay}
+    )
+    return {"jobId": job.job_id, "outcome": "deferred", "deferrals": deferrals + 1, "delaySeconds": delay}
 
 
 def create_worker_handler() -> Any:

@@ -1,11 +1,24 @@
-"""Sending transactional email through SES, exactly once per job id."""
+"""Sending transactional email through SES, exactly once per job id.
+
+SES throttling (docs/deploy.md, "SES throttling"): SES refuses a send over the account's sending
+rate or daily quota with a throttling error and drops it, so nothing was sent and the send may be
+tried again. The SES client retries throttling errors itself (``backend.aws``: standard mode, with
+exponential backoff). A send still throttled after those retries raises ``EmailThrottledError``, and
+the rest of the invocation's sends raise it at once without calling SES (SES is saturated: sending
+more only burns the invocation's time); the worker then puts the job back on its queue with a delay
+(``backend.jobs.worker``) instead of failing the message towards the dead-letter queue. The
+idempotency record of a job that raised is deleted, so the deferred copy sends it (once).
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
 
 from backend import aws
+from backend.errors import UnavailableError
 from backend.models import keys
 from backend.observability import logger
 from backend.schemas.jobs import EmailJob
@@ -13,6 +26,27 @@ from backend.services.email_templates import render
 from backend.settings import get_settings
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+#: The error codes of a throttled send: the SES API's ``Throttling`` ("Maximum sending rate
+#: exceeded", "Daily message quota exceeded"), and what the SES v2 API and the SDKs call it.
+THROTTLING_CODES: Final = frozenset(
+    {"Throttling", "ThrottlingException", "TooManyRequestsException", "LimitExceededException"}
+)
+
+
+class EmailThrottledError(UnavailableError):
+    """SES refused the send for its sending rate or quota, after the client's retries: nothing was
+    sent, and the job may be sent later."""
+
+    code = "EMAIL_THROTTLED"
+    default_message = "SES is throttling this account's sends"
+
+
+#: Set when a send of the current invocation was throttled past its retries (reset per invocation).
+_throttled: dict[str, bool] = {"now": False}
+
+
+def is_throttling(exc: BaseException) -> bool:
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in THROTTLING_CODES
 
 
 def _send(job: dict[str, Any]) -> dict[str, Any]:
@@ -32,18 +66,28 @@ def _send(job: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if settings.ses_configuration_set:
         extra["ConfigurationSetName"] = settings.ses_configuration_set
-    response = aws.ses().send_email(
-        **extra,
-        Source=settings.require("mail_from"),
-        Destination={"ToAddresses": [email.to]},
-        Message={
-            "Subject": {"Data": rendered.subject, "Charset": "UTF-8"},
-            "Body": {
-                "Text": {"Data": rendered.text, "Charset": "UTF-8"},
-                "Html": {"Data": rendered.html, "Charset": "UTF-8"},
+    try:
+        response = aws.ses().send_email(
+            **extra,
+            Source=settings.require("mail_from"),
+            Destination={"ToAddresses": [email.to]},
+            Message={
+                "Subject": {"Data": rendered.subject, "Charset": "UTF-8"},
+                "Body": {
+                    "Text": {"Data": rendered.text, "Charset": "UTF-8"},
+                    "Html": {"Data": rendered.html, "Charset": "UTF-8"},
+                },
             },
-        },
-    )
+        )
+    except ClientError as exc:
+        if not is_throttling(exc):
+            raise
+        _throttled["now"] = True
+        logger.warning(
+            "email not sent: SES throttled it past the retries",
+            extra={"job_id": email.job_id, "template": email.template, "error": str(exc)},
+        )
+        raise EmailThrottledError() from exc
     # The recipient is personal data: log the job and template, not the address.
     logger.info("email sent", extra={"job_id": email.job_id, "template": email.template})
     return {"messageId": response["MessageId"], "jobId": email.job_id}
@@ -84,13 +128,21 @@ def _idempotency() -> tuple[Any, Any]:
 
 
 def register_lambda_context(context: Any) -> None:
-    """Lets idempotency expire an in-progress record when the invocation times out."""
+    """At the start of an invocation: lets idempotency expire an in-progress record when the
+    invocation times out, and tries SES again (a throttle only holds back the invocation it hit)."""
     _, config = _idempotency()
     config.register_lambda_context(context)
+    _throttled["now"] = False
 
 
 def send_email_job(job: EmailJob) -> dict[str, Any]:
-    """Render and send; a job id already sent returns the first result without sending again."""
+    """Render and send; a job id already sent returns the first result without sending again.
+
+    Raises ``EmailThrottledError`` when SES throttles the send past the client's retries, and at
+    once, without calling SES, for every send after that in the same invocation.
+    """
+    if _throttled["now"]:
+        raise EmailThrottledError("SES throttled an earlier send of this invocation: not tried")
     send, _ = _idempotency()
     result: dict[str, Any] = send(job=job.model_dump(by_alias=True, mode="json"))
     return result

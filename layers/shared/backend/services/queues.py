@@ -27,6 +27,21 @@ def enqueue(job: CamelModel, *, queue_setting: str) -> None:
     )
 
 
+def requeue(body: str, *, queue_url: str, delay_seconds: int, attributes: dict[str, tuple[str, str]]) -> None:
+    """Put a message back on a queue as it was (same body, so the same job id), hidden for
+    ``delay_seconds`` (SQS allows 0 to 900), with these message attributes: name → (data type,
+    value), e.g. ``{"type": ("String", "email.send")}``."""
+    aws.sqs().send_message(
+        QueueUrl=queue_url,
+        MessageBody=body,
+        DelaySeconds=max(0, min(900, int(delay_seconds))),
+        MessageAttributes={
+            name: {"DataType": data_type, "StringValue": value}
+            for name, (data_type, value) in attributes.items()
+        },
+    )
+
+
 def enqueue_email(
     *,
     to: str,
