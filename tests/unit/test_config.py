@@ -37,11 +37,11 @@ def put_config(value: str) -> None:
 
 
 def test_config_is_read_from_ssm_once_and_cached(configured: list[ApiCall]) -> None:
-    put_config(json.dumps({"accessTokenTtlSeconds": 600, "rateLimitPerMinute": 30}))
+    put_config(json.dumps({"accessTokenTtlSeconds": 600, "authAttemptsPerMinute": 30}))
     configured.clear()
     first = get_runtime_config()
     second = get_runtime_config()
-    assert first == second == RuntimeConfig(access_token_ttl_seconds=600, rate_limit_per_minute=30)
+    assert first == second == RuntimeConfig(access_token_ttl_seconds=600, auth_attempts_per_minute=30)
     assert first.refresh_token_ttl_seconds == 604_800  # default for what the document leaves out
     assert [(c.service, c.operation) for c in configured] == [("ssm", "GetParameter")]
 

@@ -103,7 +103,7 @@ def ssm_calls(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ApiCa
     get_settings.cache_clear()
     parameters.clear_caches()
     boto3.client("ssm").put_parameter(
-        Name="/app-backend/test/config", Value='{"rateLimitPerMinute": 30}', Type="String"
+        Name="/app-backend/test/config", Value='{"authAttemptsPerMinute": 30}', Type="String"
     )
     calls: list[ApiCall] = []
     add_listener(calls.append)
@@ -120,7 +120,7 @@ def test_restore_clears_the_parameters_cache(ssm_calls: list[ApiCall]) -> None:
     get_runtime_config()
     assert [c.operation for c in ssm_calls] == ["GetParameter"]  # cached
     snapstart.restore()
-    assert get_runtime_config().rate_limit_per_minute == 30
+    assert get_runtime_config().auth_attempts_per_minute == 30
     assert [c.operation for c in ssm_calls] == ["GetParameter", "GetParameter"]  # read again
 
 

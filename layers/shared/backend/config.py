@@ -23,11 +23,16 @@ from backend.settings import get_settings
 
 
 class RuntimeConfig(BaseModel):
+    """The SSM document (camelCase keys). Every field has a default: the document sets what operators
+    tune (template.yaml's RuntimeConfigParameter); a field it leaves out keeps the default here.
+    The request body limit is not here: it is the ``MAX_BODY_BYTES`` environment setting."""
+
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
+    #: Lifetime of an access token.
     access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
+    #: Lifetime of a refresh token (a session).
     refresh_token_ttl_seconds: int = Field(604_800, ge=3600, le=90 * 86400)
-    rate_limit_per_minute: int = Field(120, ge=1, le=100_000)
     #: Sign-in and sign-up attempts per minute, per client IP and per email.
     auth_attempts_per_minute: int = Field(5, ge=1, le=10_000)
     #: Refreshes per minute and session.
