@@ -47,6 +47,9 @@ class SqsSubscription:
     batching_window: float
     report_batch_item_failures: bool
     enabled: bool = True
+    #: ScalingConfig.MaximumConcurrency (2-1000), or None. The local poller runs one batch at a time
+    #: per event source mapping, which is within any such cap.
+    maximum_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +210,13 @@ def _add_event(stack: Stack, spec: FunctionSpec, name: str, event: dict[str, Any
             spec.warnings.append(
                 f"event {name}: FilterCriteria are not emulated (every message is delivered)"
             )
+        scaling = props.get("ScalingConfig") or {}
+        maximum = scaling.get("MaximumConcurrency") if isinstance(scaling, dict) else None
+        if maximum is not None and not 2 <= int(maximum) <= 1000:
+            raise FunctionConfigError(
+                f"{spec.logical_id} event {name}: ScalingConfig.MaximumConcurrency must be 2-1000 "
+                f"(AWS refuses {maximum})"
+            )
         spec.sqs.append(
             SqsSubscription(
                 function=spec.logical_id,
@@ -217,6 +227,7 @@ def _add_event(stack: Stack, spec: FunctionSpec, name: str, event: dict[str, Any
                 report_batch_item_failures="ReportBatchItemFailures"
                 in (props.get("FunctionResponseTypes") or []),
                 enabled=props.get("Enabled", True) not in (False, "false"),
+                maximum_concurrency=None if maximum is None else int(maximum),
             )
         )
     elif etype == "Schedule":

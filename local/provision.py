@@ -249,10 +249,24 @@ class _Provisioner:
         return PhysicalResource(logical_id, "AWS::SES::ConfigurationSet", name)
 
     def ses_identities(self) -> list[str]:
-        """Identities to verify: SES identity resources and the IdentityName of SES policy templates."""
+        """Identities to verify, as the stack's owner verifies them in SES: SES identity resources,
+        the identities execution roles may send as (``ses:Send*`` on ``...:identity/<identity>``),
+        and the IdentityName of SES policy templates."""
         found: list[str] = [
             str(res.ref) for res in self.stack.physical.values() if res.type == "AWS::SES::EmailIdentity"
         ]
+        for role in self.stack.of_type("AWS::IAM::Role").values():
+            for policy in (role.get("Properties") or {}).get("Policies") or []:
+                document = policy.get("PolicyDocument") if isinstance(policy, dict) else None
+                for statement in (document or {}).get("Statement") or []:
+                    actions = statement.get("Action")
+                    actions = [actions] if isinstance(actions, str) else actions or []
+                    if not any(str(a).lower().startswith("ses:send") for a in actions):
+                        continue
+                    resources = self.stack.resolve(statement.get("Resource"))
+                    for resource in [resources] if isinstance(resources, str) else resources or []:
+                        if ":identity/" in str(resource):
+                            found.append(str(resource).split(":identity/", 1)[1])
         for function in self.stack.of_type("AWS::Serverless::Function").values():
             policies = (function.get("Properties") or {}).get("Policies") or []
             for policy in policies if isinstance(policies, list) else []:

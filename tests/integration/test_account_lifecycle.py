@@ -48,6 +48,32 @@ def test_verify_with_the_emailed_link_then_the_link_fails(local_cloud: LocalClou
     assert me.json()["data"]["user"]["emailVerified"] is True
 
 
+def test_move_the_account_to_a_new_address_with_the_link_sent_there(local_cloud: LocalCloud) -> None:
+    # PUT /api/me/email is the users function's: it reads the email rate limit from the SSM
+    # document (the IAM contract sees the users function's ssm:GetParameter here)
+    old, new = f"move-{time.time_ns()}@example.com", f"moved-{time.time_ns()}@example.com"
+    data = sign_up(local_cloud, old)
+    headers = {"authorization": f"Bearer {data['accessToken']}"}
+    wrong = local_cloud.request(
+        "PUT", "/api/me/email", json={"email": new, "password": NEW_PASSWORD}, headers=headers
+    )
+    assert wrong.status_code == 401, wrong.text
+    assert wrong.json()["code"] == "INVALID_CREDENTIALS"
+    asked = local_cloud.request(
+        "PUT", "/api/me/email", json={"email": new, "password": PASSWORD}, headers=headers
+    )
+    assert asked.status_code == 202, asked.text
+    mail = local_cloud.wait_for_mail(lambda m: m["to"] == [new] and "Confirm your new email" in m["subject"])
+    moved = local_cloud.post("/api/auth/confirm-email-change", json={"token": token_in(mail)})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["data"]["email"] == new
+    notice = local_cloud.wait_for_mail(lambda m: m["to"] == [old] and "was changed" in m["subject"])
+    assert new in notice["body"]
+    signed_in = local_cloud.post("/api/auth/sign-in", json={"email": new, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    assert local_cloud.post("/api/auth/sign-in", json={"email": old, "password": PASSWORD}).status_code == 401
+
+
 def test_forgot_and_reset_password(local_cloud: LocalCloud) -> None:
     email = f"reset-{time.time_ns()}@example.com"
     data = sign_up(local_cloud, email)

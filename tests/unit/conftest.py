@@ -34,7 +34,9 @@ def table(aws: None) -> Any:
 def api(table: Any, monkeypatch: pytest.MonkeyPatch) -> Api:
     """moto with the app table, the token-signing secret and the job queues; a fresh container.
 
-    Handlers under test read the same environment as on Lambda (TOKEN_SECRET_NAME, queue URLs).
+    Handlers under test read the same environment as on Lambda (TOKEN_SECRET_NAME, queue URLs), and
+    every resource has the name template.yaml gives it with Stage=test, so the IAM contract
+    (tests/contract) can check the handlers' requests against the deployed roles.
     """
     from backend.http import deps
 
@@ -42,7 +44,7 @@ def api(table: Any, monkeypatch: pytest.MonkeyPatch) -> Api:
     secrets.create_secret(Name=TOKEN_SECRET_NAME, SecretString=TOKEN_SECRET)
     sqs = boto3.client("sqs")
     for variable, name in (("EMAIL_QUEUE_URL", "email"), ("ORDER_QUEUE_URL", "order")):
-        monkeypatch.setenv(variable, sqs.create_queue(QueueName=f"test-{name}")["QueueUrl"])
+        monkeypatch.setenv(variable, sqs.create_queue(QueueName=f"app-backend-{name}-test")["QueueUrl"])
     monkeypatch.setenv("TOKEN_SECRET_NAME", TOKEN_SECRET_NAME)
     monkeypatch.delenv("CONFIG_PARAMETER_NAME", raising=False)
     deps.reset()

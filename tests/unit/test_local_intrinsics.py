@@ -165,8 +165,49 @@ def test_the_project_template_resolves_short_form_tags() -> None:
     params = resolve_parameters(tpl, {"HousekeepingSchedule": "rate(1 minute)"})
     r = Resolver(tpl, params, lookup)
     assert r.resolve(tpl["Resources"]["AppTable"]["Properties"]["TableName"]) == "app-backend-dev"
-    assert r.resolve(tpl["Globals"]["Function"]["Environment"]["Variables"]["CORS_ALLOWED_ORIGINS"]) == (
-        "http://localhost:5173"
-    )
+    auth = tpl["Resources"]["AuthFunction"]["Properties"]["Environment"]["Variables"]
+    assert r.resolve(auth["CORS_ALLOWED_ORIGINS"]) == "http://localhost:5173"
     assert r.resolve(tpl["Resources"]["HttpApiAccessLogs"]["Properties"]["RetentionInDays"]) == 14
     assert r.condition("IsProd") is False
+
+
+#: The identity the worker sends as (template.yaml: the HasSesIdentity condition, the worker's role).
+SES_IDENTITY = {
+    "Fn::If": [
+        "HasSesIdentity",
+        {"Ref": "SesIdentity"},
+        {"Fn::Select": [1, {"Fn::Split": ["@", {"Ref": "MailFrom"}]}]},
+    ]
+}
+
+
+def _contains(value: Any, wanted: Any) -> bool:
+    if value == wanted:
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return any(_contains(item, wanted) for item in items)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "identity"),
+    [
+        ({}, "example.com"),  # the domain of the default MailFrom
+        ({"MailFrom": "orders@shop.example.org"}, "shop.example.org"),
+        ({"SesIdentity": "no-reply@example.com"}, "no-reply@example.com"),
+        ({"SesIdentity": "example.net", "MailFrom": "a@b.example"}, "example.net"),
+    ],
+)
+def test_the_ses_identity_expression_of_the_project_template(
+    overrides: dict[str, str], identity: str
+) -> None:
+    tpl = load_template()
+    assert _contains(tpl["Resources"], SES_IDENTITY), "the template no longer uses this expression"
+    r = Resolver(tpl, resolve_parameters(tpl, overrides), lookup)
+    assert r.resolve(SES_IDENTITY) == identity
+
+
+def test_the_ses_identity_of_a_mail_from_without_a_domain_is_an_error() -> None:
+    tpl = load_template()
+    r = Resolver(tpl, resolve_parameters(tpl, {"MailFrom": "not-an-address"}), lookup)
+    with pytest.raises(IntrinsicError, match="out of range"):  # CloudFormation fails the deploy too
+        r.resolve(SES_IDENTITY)

@@ -19,8 +19,9 @@ from tests.support.apigw import FakeContext
 @pytest.fixture
 def queues(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     sqs = boto3.client("sqs")
-    urls = {
-        name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("email", "email-dlq", "order-dlq")
+    urls = {  # named as template.yaml names them with Stage=test (the IAM contract checks the requests)
+        name: sqs.create_queue(QueueName=f"app-backend-{name}-test")["QueueUrl"]
+        for name in ("email", "email-dlq", "order-dlq")
     }
     monkeypatch.setenv("EMAIL_QUEUE_URL", urls["email"])
     monkeypatch.setenv("OPS_EMAIL", "ops@example.com")
@@ -41,7 +42,7 @@ def test_quiet_dlqs_send_no_alert(queues: dict[str, str]) -> None:
     from backend.jobs.scheduled import create_scheduled_handler
 
     result = create_scheduled_handler()({"task": "dlq-monitor"}, FakeContext())
-    assert result["depths"] == {"email-dlq": 0, "order-dlq": 0}
+    assert result["depths"] == {"app-backend-email-dlq-test": 0, "app-backend-order-dlq-test": 0}
     assert result["alertJobId"] is None
     assert email_jobs(queues["email"]) == []
 
@@ -55,13 +56,13 @@ def test_stuck_messages_alert_ops_once_per_hour(queues: dict[str, str]) -> None:
     now = datetime(2026, 11, 26, 10, 5, tzinfo=UTC)
     first = monitor_dead_letter_queues(now)
     second = monitor_dead_letter_queues(now.replace(minute=20))
-    assert first["depths"] == {"email-dlq": 0, "order-dlq": 2}
+    assert first["depths"] == {"app-backend-email-dlq-test": 0, "app-backend-order-dlq-test": 2}
     assert first["alertJobId"] == second["alertJobId"]  # the worker's idempotency sends it once
     [job, _] = email_jobs(queues["email"])
     assert job["type"] == "email.send"
     assert job["to"] == "ops@example.com"
     assert job["template"] == "dlq-alert"
-    assert job["data"]["queues"] == "order-dlq (2)"
+    assert job["data"]["queues"] == "app-backend-order-dlq-test (2)"
 
 
 def test_unknown_task_is_rejected(queues: dict[str, str]) -> None:

@@ -101,6 +101,26 @@ class TestSweeper:
         assert [entry["OrdersRequeued"] for entry in emf] == [[1.0], [0.0]]
         assert all("OrdersCancelled" in entry for entry in emf)
 
+    def test_the_scheduled_function_cancels_an_abandoned_order_and_restocks(
+        self, api: Api, scheduled: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Through the handler, as EventBridge runs it: the IAM contract (tests/contract) sees the
+        # cancellation's writes as the scheduled function's. Two days on, past the default 24 h.
+        import functools
+
+        item = product(api, stock=4)
+        abandoned = order(api, item, 3)
+        later = abandoned.created_at + timedelta(days=2)
+        monkeypatch.setattr(
+            housekeeping,
+            "sweep_pending_orders",
+            functools.partial(housekeeping.sweep_pending_orders, now=later),
+        )
+        result = scheduled({"task": "order-sweeper"}, FakeContext())
+        assert (result["cancelled"], result["failed"]) == (1, 0)
+        assert api.container.orders.get(abandoned.id).status is OrderStatus.CANCELLED
+        assert api.container.products.get(item.id).stock == 4
+
     def test_two_sweeps_at_once_cancel_once_and_restock_once(self, api: Api, scheduled: Any) -> None:
         item = product(api, stock=5)
         abandoned = [order(api, item, 2), order(api, item, 1)]

@@ -18,7 +18,7 @@ from tests.support.identity import Api
 
 @pytest.fixture
 def maintenance_queue(api: Api, monkeypatch: pytest.MonkeyPatch) -> str:
-    url: str = boto3.client("sqs").create_queue(QueueName="test-maintenance")["QueueUrl"]
+    url: str = boto3.client("sqs").create_queue(QueueName="app-backend-maintenance-test")["QueueUrl"]
     monkeypatch.setenv("MAINTENANCE_QUEUE_URL", url)
     from backend.settings import get_settings
 
@@ -55,7 +55,7 @@ def test_posts_that_do_not_fit_are_purged_by_the_worker(api: Api, maintenance_qu
         "messageAttributes": {},
         "md5OfBody": "x",
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test-maintenance",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:app-backend-maintenance-test",
         "awsRegion": "us-east-1",
     }
     result = create_worker_handler()({"Records": [record]}, FakeContext())
@@ -80,6 +80,40 @@ def test_a_purge_that_runs_out_of_time_hands_over_to_a_follow_up_job(api: Api) -
     )
     assert result["remaining"] == 5  # one batch of 25 deleted, then the time budget was spent
     assert follow_ups == [(account.id, 1)]
+
+
+def test_the_worker_enqueues_the_follow_up_on_the_maintenance_queue(
+    api: Api, maintenance_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Through the worker's handler with no time left: the follow-up job reaches the real queue
+    # (and the IAM contract, tests/contract, sees the worker send it).
+    import functools
+
+    from backend.jobs.worker import create_worker_handler
+
+    account = api.account()
+    for index in range(30):
+        api.container.posts.create(author_id=account.id, title=f"P{index}", slug=f"out-of-time-{index}")
+    monkeypatch.setattr(
+        maintenance, "purge_user_posts", functools.partial(maintenance.purge_user_posts, time_budget=0)
+    )
+    job = PurgeUserPostsJob(job_id=f"purge-posts-{account.id}-0", user_id=account.id)
+    record = {
+        "messageId": "m-1",
+        "receiptHandle": "r",
+        "body": job.model_dump_json(by_alias=True),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "x",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:app-backend-maintenance-test",
+        "awsRegion": "us-east-1",
+    }
+    assert create_worker_handler()({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
+    messages = boto3.client("sqs").receive_message(QueueUrl=maintenance_queue)["Messages"]
+    follow_up = json.loads(messages[0]["Body"])
+    assert follow_up["jobId"] == f"purge-posts-{account.id}-1"
+    assert follow_up["userId"] == account.id
 
 
 def test_deleting_an_author_makes_cached_post_pages_stale(api: Api) -> None:

@@ -88,7 +88,7 @@ def run_worker(worker: Any, jobs: list[dict[str, Any]]) -> dict[str, Any]:
             "messageAttributes": {},
             "md5OfBody": "x",
             "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:test-email",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:app-backend-email-test",
             "awsRegion": "us-east-1",
         }
         for job in jobs
