@@ -103,8 +103,7 @@ def _function_environment(endpoint_url: str, environment: Mapping[str, str]) -> 
     The backend reads its settings and its AWS endpoint from the environment and caches clients and
     connections per process: both are reset on the way in and on the way out.
     """
-    from backend.http import deps
-    from backend.models.base import TableItem
+    from backend import wiring
 
     overrides = {
         **environment,
@@ -116,8 +115,7 @@ def _function_environment(endpoint_url: str, environment: Mapping[str, str]) -> 
     with _environment_lock:
         saved = {key: os.environ.get(key) for key in overrides}
         os.environ.update(overrides)
-        deps.reset()
-        TableItem._connection = None
+        wiring.reset()
         try:
             yield
         finally:
@@ -126,8 +124,7 @@ def _function_environment(endpoint_url: str, environment: Mapping[str, str]) -> 
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = old
-            deps.reset()
-            TableItem._connection = None
+            wiring.reset()
 
 
 def seed_identity(endpoint_url: str, environment: Mapping[str, str]) -> SampleIdentity:
@@ -142,12 +139,11 @@ def seed_identity(endpoint_url: str, environment: Mapping[str, str]) -> SampleId
         if not environment.get(required):
             raise SampleIdentityError(f"cannot seed sample accounts: the environment has no {required}")
     with _function_environment(endpoint_url, environment):
-        from backend.http.deps import Container
         from backend.models.enums import Role
         from backend.services import passwords, tokens
-        from backend.settings import get_settings
+        from backend.wiring import get_container
 
-        container = Container(get_settings())
+        container = get_container()
         password_hash = passwords.hash_password(SAMPLE_PASSWORD)
         issued: dict[Role, tuple[str, str]] = {}
         for role in (Role.USER, Role.ADMIN):

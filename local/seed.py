@@ -79,9 +79,9 @@ def main() -> int:
 
     logging.disable(logging.INFO)  # the report is the only output
     from backend.errors import ConflictError
-    from backend.http.deps import get_container
     from backend.models.enums import Role
     from backend.services import users as users_service
+    from backend.wiring import get_container
 
     deps = get_container().users_deps
     admin, _created = users_service.ensure_admin(

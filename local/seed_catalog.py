@@ -188,11 +188,14 @@ def _seed(author_id: str | None) -> SeedReport:
 
 def _invalidate_read_cache(*, table_name: str) -> None:
     """Every namespace the seed wrote to, in the cache the functions use (same settings, same prefix)."""
-    from backend.cache.factory import build_read_cache
-    from backend.repositories.cache_stamps import CacheStampsRepository
+    from backend.settings import load_settings
+    from backend.wiring import Container
 
-    cache = build_read_cache(table_name=table_name, stamps=CacheStampsRepository)
-    cache.invalidate("products", "categories", "posts")
+    container = Container(load_settings({**os.environ, "TABLE_NAME": table_name}))
+    try:
+        container.cache.invalidate("products", "categories", "posts")
+    finally:
+        container.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

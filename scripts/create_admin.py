@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["APP_STAGE"] = args.stage
     sys.path.insert(0, str(ROOT / "layers" / "shared"))
     from backend.errors import AppError
-    from backend.http.deps import get_container
     from backend.services import users as users_service
+    from backend.wiring import get_container
 
     try:
         user, created = users_service.ensure_admin(

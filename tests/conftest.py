@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -30,10 +30,13 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_container() -> Iterator[None]:
-    """Every test starts with no per-container cache: wiring, settings, clients, parameters."""
-    from backend.http import deps
+def fresh_process() -> Iterator[Callable[[], None]]:
+    """Every test starts and ends with a fresh process: ``backend.wiring.reset()`` (the container,
+    settings, AWS clients, PynamoDB's connection, parameters, verified tokens), the one reset the
+    functions' SnapStart hook and the local cloud use too. A test that changes the environment after
+    something read it calls this fixture's value to start over: no test resets anything by hand."""
+    from backend import wiring
 
-    deps.reset()
-    yield
-    deps.reset()
+    wiring.reset()
+    yield wiring.reset
+    wiring.reset()

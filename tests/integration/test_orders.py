@@ -30,7 +30,7 @@ _EMULATOR_SCRIPT = """
 import json, sys
 from decimal import Decimal
 op, args = sys.argv[1], json.loads(sys.argv[2])
-from backend.http.deps import get_container
+from backend.wiring import get_container
 from backend.models.enums import OrderStatus, Role
 from backend.repositories.records.orders import OrderLine
 c = get_container()

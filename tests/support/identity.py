@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from backend.http.deps import Container
 from backend.models.enums import Role
 from backend.repositories.records.users import UserRecord
 from backend.services import tokens
+from backend.wiring import Container, get_container
 from tests.support.apigw import FakeContext, http_event
 
 TOKEN_SECRET_NAME = "app-backend/test/token-signing-key"
@@ -63,9 +63,13 @@ class Response:
 _counter = iter(range(1, 10_000_000))
 
 
-@dataclass
 class Api:
-    container: Container
+    """Accounts and calls against the process's container (``backend.wiring``): after the
+    ``fresh_process`` fixture starts the process over, the new one."""
+
+    @property
+    def container(self) -> Container:
+        return get_container()
 
     def account(
         self, role: Role = Role.USER, *, email: str | None = None, name: str = "Test User"

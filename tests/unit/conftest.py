@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -23,23 +23,18 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def table(aws: None) -> Any:
     """The app table, created from template.yaml's AppTable (keys, GSIs, TTL) so tests cannot drift."""
-    from backend.settings import get_settings
-
-    get_settings.cache_clear()
     name = create_app_table(boto3.client("dynamodb"))
     return boto3.resource("dynamodb").Table(name)
 
 
 @pytest.fixture
-def api(table: Any, monkeypatch: pytest.MonkeyPatch) -> Api:
+def api(table: Any, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> Api:
     """moto with the app table, the token-signing secret and the job queues; a fresh container.
 
     Handlers under test read the same environment as on Lambda (TOKEN_SECRET_NAME, queue URLs), and
     every resource has the name template.yaml gives it with Stage=test, so the IAM contract
     (tests/contract) can check the handlers' requests against the deployed roles.
     """
-    from backend.http import deps
-
     secrets = boto3.client("secretsmanager")
     secrets.create_secret(Name=TOKEN_SECRET_NAME, SecretString=TOKEN_SECRET)
     sqs = boto3.client("sqs")
@@ -47,5 +42,5 @@ def api(table: Any, monkeypatch: pytest.MonkeyPatch) -> Api:
         monkeypatch.setenv(variable, sqs.create_queue(QueueName=f"app-backend-{name}-test")["QueueUrl"])
     monkeypatch.setenv("TOKEN_SECRET_NAME", TOKEN_SECRET_NAME)
     monkeypatch.delenv("CONFIG_PARAMETER_NAME", raising=False)
-    deps.reset()
-    return Api(deps.get_container())
+    fresh_process()
+    return Api()

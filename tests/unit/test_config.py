@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 
 from backend.config import RuntimeConfig, get_runtime_config, get_token_signing_key
 from backend.errors import ConfigurationError, UnavailableError
-from backend.settings import get_settings
 from tests.support.ddb import ApiCall, add_listener, remove_listener
 
 PARAMETER = "/app-backend/test/config"
@@ -19,17 +17,16 @@ SECRET = "app-backend/test/token-signing-key"
 
 
 @pytest.fixture
-def configured(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ApiCall]]:
+def configured(
+    aws: None, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]
+) -> Iterator[list[ApiCall]]:
     monkeypatch.setenv("CONFIG_PARAMETER_NAME", PARAMETER)
     monkeypatch.setenv("TOKEN_SECRET_NAME", SECRET)
-    get_settings.cache_clear()
-    parameters.clear_caches()
+    fresh_process()
     calls: list[ApiCall] = []
     add_listener(calls.append)
     yield calls
     remove_listener(calls.append)
-    parameters.clear_caches()
-    get_settings.cache_clear()
 
 
 def put_config(value: str) -> None:
@@ -46,11 +43,13 @@ def test_config_is_read_from_ssm_once_and_cached(configured: list[ApiCall]) -> N
     assert [(c.service, c.operation) for c in configured] == [("ssm", "GetParameter")]
 
 
-def test_invalid_config_names_the_parameter(configured: list[ApiCall]) -> None:
+def test_invalid_config_names_the_parameter(
+    configured: list[ApiCall], fresh_process: Callable[[], None]
+) -> None:
     put_config("{not json")
     with pytest.raises(ConfigurationError, match=PARAMETER):
         get_runtime_config()
-    parameters.clear_caches()
+    fresh_process()  # the cached value expires
     put_config(json.dumps({"accessTokenTtlSeconds": 5}))
     with pytest.raises(ConfigurationError, match=PARAMETER):
         get_runtime_config()
@@ -63,11 +62,7 @@ def test_missing_parameter_is_unavailable(configured: list[ApiCall]) -> None:
 
 def test_defaults_without_a_parameter(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONFIG_PARAMETER_NAME", raising=False)
-    get_settings.cache_clear()
-    try:
-        assert get_runtime_config() == RuntimeConfig()
-    finally:
-        get_settings.cache_clear()
+    assert get_runtime_config() == RuntimeConfig()
 
 
 def test_signing_key_comes_from_secrets_manager_and_is_cached(configured: list[ApiCall]) -> None:

@@ -73,9 +73,9 @@ def test_seeded_tokens_authenticate_as_their_accounts(stack_environment: tuple[s
     identity = seed_identity(endpoint, environment)
     assert "eyJ" not in repr(identity)  # tokens never printed
     with _function_environment(endpoint, environment):
-        from backend.http.deps import get_container
         from backend.models.enums import Role
         from backend.services import auth
+        from backend.wiring import get_container
 
         deps = get_container().identity
         user = auth.authenticate(deps, identity.access_token)

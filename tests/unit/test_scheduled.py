@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from backend import aws as aws_clients
 from backend.errors import ValidationError
-from backend.settings import get_settings
 from tests.support.apigw import FakeContext
 
 
 @pytest.fixture
-def queues(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def queues(aws: None, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> dict[str, str]:
     sqs = boto3.client("sqs")
     urls = {  # named as template.yaml names them with Stage=test (the IAM contract checks the requests)
         name: sqs.create_queue(QueueName=f"app-backend-{name}-test")["QueueUrl"]
@@ -26,11 +24,8 @@ def queues(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str
     monkeypatch.setenv("EMAIL_QUEUE_URL", urls["email"])
     monkeypatch.setenv("OPS_EMAIL", "ops@example.com")
     monkeypatch.setenv("MONITORED_DLQ_URLS", f"{urls['email-dlq']},{urls['order-dlq']}")
-    get_settings.cache_clear()
-    aws_clients.reset_clients()
-    yield urls
-    get_settings.cache_clear()
-    aws_clients.reset_clients()
+    fresh_process()
+    return urls
 
 
 def email_jobs(url: str) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,6 @@ from backend.models.enums import OrderStatus, Role
 from backend.repositories.records.catalog import ProductRecord
 from backend.repositories.records.orders import OrderLine, OrderRecord
 from backend.services import housekeeping, queues
-from backend.settings import get_settings
 from tests.support.apigw import FakeContext
 from tests.support.ddb import count_requests, run_concurrently, serializable_moto
 from tests.support.identity import Api
@@ -23,9 +23,9 @@ from tests.unit.api.conftest import drain
 
 
 @pytest.fixture
-def scheduled(api: Api, monkeypatch: pytest.MonkeyPatch) -> Any:
+def scheduled(api: Api, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> Any:
     monkeypatch.setenv("OPS_EMAIL", "ops@example.com")
-    get_settings.cache_clear()
+    fresh_process()
     from backend.jobs.scheduled import create_scheduled_handler
     from backend.observability import metrics
 

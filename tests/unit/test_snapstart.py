@@ -14,12 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
 
 from backend import aws as aws_clients
 from backend import snapstart
 from backend.models import ids
-from backend.settings import get_settings
 from tests.support.ddb import ApiCall, add_listener, remove_listener
 
 
@@ -98,10 +96,11 @@ def test_restore_forgets_the_table_connection(table: Any) -> None:
 
 
 @pytest.fixture
-def ssm_calls(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ApiCall]]:
+def ssm_calls(
+    aws: None, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]
+) -> Iterator[list[ApiCall]]:
     monkeypatch.setenv("CONFIG_PARAMETER_NAME", "/app-backend/test/config")
-    get_settings.cache_clear()
-    parameters.clear_caches()
+    fresh_process()
     boto3.client("ssm").put_parameter(
         Name="/app-backend/test/config", Value='{"authAttemptsPerMinute": 30}', Type="String"
     )
@@ -109,8 +108,6 @@ def ssm_calls(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[ApiCa
     add_listener(calls.append)
     yield calls
     remove_listener(calls.append)
-    parameters.clear_caches()
-    get_settings.cache_clear()
 
 
 def test_restore_clears_the_parameters_cache(ssm_calls: list[ApiCall]) -> None:
@@ -125,7 +122,7 @@ def test_restore_clears_the_parameters_cache(ssm_calls: list[ApiCall]) -> None:
 
 
 def test_restore_drops_the_wiring_container(table: Any) -> None:
-    from backend.http.deps import get_container
+    from backend.wiring import get_container
 
     container = get_container()
     assert get_container() is container
@@ -134,16 +131,16 @@ def test_restore_drops_the_wiring_container(table: Any) -> None:
 
 
 def test_restore_closes_the_read_cache_connection(table: Any) -> None:
-    from backend.http.deps import get_container
+    from backend.wiring import get_container
 
     closed: list[bool] = []
 
-    class Backend:
+    class Client:  # the container's one Redis client (read cache and idempotency)
         def close(self) -> None:
             closed.append(True)
 
     container = get_container()
-    container.__dict__["cache"] = types.SimpleNamespace(backend=Backend())  # as if built before the snapshot
+    container.__dict__["redis"] = Client()  # as if connected before the snapshot
     snapstart.restore()
     assert closed == [True]
     assert get_container() is not container

@@ -69,7 +69,6 @@ DEFAULTED: dict[str, str] = {
     "region": "Lambda sets AWS_REGION",
     "max_body_bytes": "the API's body limit: 1 MiB unless a deploy wants another",
     "parameters_max_age_seconds": "how long SSM/Secrets Manager values are cached: 300 s",
-    "cache_url": "Settings.cache_url moves idempotency records to Redis; they stay in the table",
     "cache.ttl_seconds": "tuning of the read cache (docs/caching.md)",
     "cache.timeout_ms": "tuning of the read cache",
     "cache.max_entries": "tuning of the read cache",

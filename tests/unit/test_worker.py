@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -12,31 +12,22 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from backend import aws as aws_clients
 from backend.errors import ValidationError
 from backend.services.email_templates import render
-from backend.settings import get_settings
 from tests.support.apigw import FakeContext
 
 MAIL_FROM = "no-reply@example.com"
 
 
 @pytest.fixture
-def worker(table: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def worker(table: Any, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> Any:
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "worker")
-    get_settings.cache_clear()
-    aws_clients.reset_clients()
-    from backend.services import email as email_service
-
-    email_service._idempotency.cache_clear()
+    fresh_process()
     boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)
     from backend.jobs.worker import create_worker_handler
 
-    yield create_worker_handler()
-    email_service._idempotency.cache_clear()
-    get_settings.cache_clear()
-    aws_clients.reset_clients()
+    return create_worker_handler()
 
 
 def sent_messages() -> list[Any]:
@@ -115,9 +106,11 @@ def test_redelivered_job_is_not_sent_twice(worker: Any) -> None:
     assert len(sent_messages()) == 1
 
 
-def test_ses_rejection_fails_the_record(worker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ses_rejection_fails_the_record(
+    worker: Any, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]
+) -> None:
     monkeypatch.setenv("MAIL_FROM", "unverified@example.com")
-    get_settings.cache_clear()
+    fresh_process()
     result = worker({"Records": [sqs_record(email_job("job-unverified"), "m-1")]}, FakeContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
     assert sent_messages() == []

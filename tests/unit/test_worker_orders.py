@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -13,11 +13,9 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from backend import aws as aws_clients
 from backend.models.enums import OrderStatus
 from backend.repositories.records.orders import OrderLine, OrderRecord
 from backend.services.email_templates import render
-from backend.settings import get_settings
 from tests.support.apigw import FakeContext
 from tests.support.ddb import run_concurrently, serializable_moto
 from tests.support.identity import Api
@@ -27,19 +25,14 @@ MAIL_FROM = "no-reply@example.com"
 
 
 @pytest.fixture
-def worker(api: Api, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def worker(api: Api, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> Any:
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "worker")
-    get_settings.cache_clear()
-    aws_clients.reset_clients()
-    from backend.services import email as email_service
-
-    email_service._idempotency.cache_clear()
+    fresh_process()
     boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)
     from backend.jobs.worker import create_worker_handler
 
-    yield create_worker_handler()
-    email_service._idempotency.cache_clear()
+    return create_worker_handler()
 
 
 def sent() -> list[Any]:

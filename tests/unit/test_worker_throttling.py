@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,6 @@ from moto.core.models import botocore_stubber as moto_stubber
 from moto.ses.models import ses_backends
 
 from backend import aws as aws_clients
-from backend.settings import get_settings
 from local.events import sqs_record
 from tests.support.apigw import FakeContext
 
@@ -112,17 +111,14 @@ def email(job_id: str, to: str = "ada@example.com") -> dict[str, Any]:
 
 
 @pytest.fixture
-def worker(table: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+def worker(table: Any, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> Worker:
     queue_url = boto3.client("sqs").create_queue(QueueName=QUEUE_NAME)["QueueUrl"]
     monkeypatch.setenv("EMAIL_QUEUE_URL", queue_url)
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "worker")
-    get_settings.cache_clear()
-    aws_clients.reset_clients()
+    fresh_process()
     from backend.jobs import worker as worker_module
-    from backend.services import email as email_service
 
-    email_service._idempotency.cache_clear()
     boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)
     ses = Ses()
     events = aws_clients.ses().meta.events
@@ -140,10 +136,7 @@ def worker(table: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
 
     real_delay = worker_module.deferral_delay
     monkeypatch.setattr(worker_module, "deferral_delay", no_delay)
-    yield Worker(worker_module.create_worker_handler(), ses, queue_url, delays)
-    email_service._idempotency.cache_clear()
-    get_settings.cache_clear()
-    aws_clients.reset_clients()
+    return Worker(worker_module.create_worker_handler(), ses, queue_url, delays)
 
 
 def test_a_throttle_the_client_retries_away_is_sent_once_and_not_deferred(worker: Worker) -> None:
@@ -228,9 +221,11 @@ def test_a_throttled_job_from_a_queue_the_worker_cannot_name_fails_as_usual(work
     assert worker.queued() == []
 
 
-def test_other_ses_errors_are_not_deferred(worker: Worker, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_ses_errors_are_not_deferred(
+    worker: Worker, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]
+) -> None:
     monkeypatch.setenv("MAIL_FROM", "unverified@example.com")  # SES: MessageRejected
-    get_settings.cache_clear()
+    fresh_process()
     record = email("job-rejected")
     assert worker(record) == {record["messageId"]}
     assert worker.queued() == []

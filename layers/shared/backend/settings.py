@@ -50,8 +50,6 @@ class Settings(BaseModel):
     ses_configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
     ops_email: str | None = Field(None, alias="OPS_EMAIL")
     monitored_dlq_urls: CsvList = Field(default_factory=list, alias="MONITORED_DLQ_URLS")
-    #: Redis/Valkey URL (``rediss://…``): idempotency records live there instead of the table.
-    cache_url: str | None = Field(None, alias="CACHE_URL")
     #: The order sweeper re-enqueues ``order.process`` for PENDING orders older than this.
     pending_order_requeue_after_seconds: int = Field(
         600, alias="PENDING_ORDER_REQUEUE_AFTER_SECONDS", ge=0, le=86_400

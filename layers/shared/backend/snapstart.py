@@ -10,21 +10,25 @@ every copy. The after-restore hook registered here makes each copy fresh again:
   random bits read the OS on every call, so they need nothing).
 - the id generator's monotonic state (``backend.models.ids``): two copies resumed in the same
   millisecond would otherwise increment the same random part and hand out the same ids.
-- cached boto3 clients (``backend.aws``) and PynamoDB's shared table connection (``TableItem``):
-  connections (and any credentials a client resolved) are made again by the copy that uses them.
-- the wiring container (``backend.http.deps``): its members are rebuilt on first use, among them
-  the keyring, whose refresh throttle counts time from before the snapshot, the read cache (its
-  in-process entries and stamps were aged by a stopped clock; its Redis connection, closed here, did
-  not survive) and the idempotency store.
-- cached configuration and secrets (``backend.config``: Powertools parameters, the previous
-  signing key): time-based, with ages counted from a clock that stood still while the snapshot was
-  stored.
-- verified access tokens (``backend.services.tokens``): a copy starts with none, like any container.
+- everything the composition root keeps, through its one reset (``backend.wiring.reset``, which the
+  local cloud and the tests use too):
 
-Nothing here imports what the function has not imported itself: a reset of a module that was never
-loaded has nothing to reset. Settings (``backend.settings``) are not reset: they come from the
-environment, which every copy shares by design, and hold no time or randomness. Python's hash seed
-cannot be changed in a running process; it is shared by the copies of one snapshot.
+  - cached boto3 clients (``backend.aws``) and PynamoDB's shared table connection (``TableItem``):
+    connections (and any credentials a client resolved) are made again by the copy that uses them;
+  - the container (``backend.wiring.Container``): its members are rebuilt on first use, among them
+    the keyring, whose refresh throttle counts time from before the snapshot, the read cache (its
+    in-process entries and stamps were aged by a stopped clock), its Redis client (closed here: the
+    connection did not survive), the idempotency stores and the email sender;
+  - cached configuration and secrets (``backend.config``: Powertools parameters, the previous
+    signing key): time-based, with ages counted from a clock that stood still while the snapshot
+    was stored;
+  - verified access tokens (``backend.services.tokens``): a copy starts with none, like any container;
+  - the settings, read again from the environment (which every copy shares by design: the same
+    values).
+
+Nothing here imports what the function has not imported itself (beyond the light wiring module): a
+reset of a module that was never loaded has nothing to reset. Python's hash seed cannot be changed
+in a running process; it is shared by the copies of one snapshot.
 
 Lambda's runtime provides ``snapshot_restore_py``; elsewhere :func:`register` does nothing and
 tests call :func:`restore` directly.
@@ -51,58 +55,18 @@ def reset_ids() -> None:
         ids.reset()
 
 
-def reset_clients() -> None:
-    aws = sys.modules.get("backend.aws")
-    if aws is not None:
-        aws.reset_clients()
+def reset_wiring() -> None:
+    """Everything ``backend.wiring.reset`` resets: the container (closing its Redis connection, which
+    did not survive the snapshot), clients and PynamoDB's connection, cached parameters and secrets,
+    verified tokens. (The wiring module itself is light: settings and the clock, which every
+    function has loaded by then.)"""
+    from backend import wiring
 
-
-def reset_table_connection() -> None:
-    base = sys.modules.get("backend.models.base")
-    if base is not None:
-        base.TableItem._connection = None
-
-
-def reset_container() -> None:
-    deps = sys.modules.get("backend.http.deps")
-    if deps is None:
-        return
-    if deps.get_container.cache_info().currsize:
-        # A read cache built before the snapshot: its Redis connection is gone (close what is left);
-        # its in-process entries have ages counted by a stopped clock (dropped with the container).
-        read_cache = vars(deps.get_container()).get("cache")
-        close = getattr(getattr(read_cache, "backend", None), "close", None)
-        if callable(close):
-            close()
-    deps.get_container.cache_clear()
-
-
-def clear_parameter_caches() -> None:
-    config = sys.modules.get("backend.config")
-    if config is not None:
-        config.clear_caches()
-        return
-    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
-    if parameters is not None:
-        parameters.clear_caches()
-
-
-def forget_verified_tokens() -> None:
-    tokens = sys.modules.get("backend.services.tokens")
-    if tokens is not None:
-        tokens.forget_verified_tokens()
+    wiring.reset()
 
 
 #: Run in this order after every restore.
-AFTER_RESTORE: tuple[Callable[[], None], ...] = (
-    reseed_random,
-    reset_ids,
-    reset_clients,
-    reset_table_connection,
-    reset_container,
-    clear_parameter_caches,
-    forget_verified_tokens,
-)
+AFTER_RESTORE: tuple[Callable[[], None], ...] = (reseed_random, reset_ids, reset_wiring)
 
 
 def restore() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -17,13 +18,10 @@ from tests.support.identity import Api
 
 
 @pytest.fixture
-def maintenance_queue(api: Api, monkeypatch: pytest.MonkeyPatch) -> str:
+def maintenance_queue(api: Api, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> str:
     url: str = boto3.client("sqs").create_queue(QueueName="app-backend-maintenance-test")["QueueUrl"]
     monkeypatch.setenv("MAINTENANCE_QUEUE_URL", url)
-    from backend.settings import get_settings
-
-    get_settings.cache_clear()
-    api.container.settings = get_settings()
+    fresh_process()
     return url
 
 

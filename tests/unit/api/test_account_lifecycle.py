@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,16 +27,9 @@ MAIL_FROM = "no-reply@example.com"
 
 
 @pytest.fixture
-def worker(api: Api, monkeypatch: pytest.MonkeyPatch) -> Any:
+def worker(api: Api, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> Any:
     monkeypatch.setenv("MAIL_FROM", MAIL_FROM)
-    from backend.settings import get_settings
-
-    get_settings.cache_clear()
-    api.container.settings = get_settings()
-    from backend.services import email as email_service
-
-    email_service._idempotency.cache_clear()
-    email_service._suppressions.cache_clear()
+    fresh_process()
     boto3.client("ses").verify_email_identity(EmailAddress=MAIL_FROM)
     from backend.jobs.worker import create_worker_handler
 

@@ -177,14 +177,14 @@ def test_malformed_authorization_header_is_401(api: Api, users: Any) -> None:
     assert response.status == 401
 
 
-def test_rotation_keeps_tokens_of_the_previous_key_valid(api: Api, users: Any) -> None:
+def test_rotation_keeps_tokens_of_the_previous_key_valid(
+    api: Api, users: Any, fresh_process: Callable[[], None]
+) -> None:
     account = api.account()
     boto3.client("secretsmanager").put_secret_value(
         SecretId=TOKEN_SECRET_NAME, SecretString="a-brand-new-signing-secret-0123456789-abcdefgh"
     )
-    from backend import config
-
-    config.clear_caches()
+    fresh_process()  # the cached secret expires
     new_kid = api.container.keyring.current().kid
     assert new_kid != tokens.signing_key(TOKEN_SECRET).kid
     assert api.call(users, "GET", "/api/me", token=account.token).status == 200  # previous key

@@ -21,8 +21,8 @@ with mock_aws():
     boto3.client("secretsmanager").create_secret(Name=TOKEN_SECRET_NAME, SecretString=TOKEN_SECRET)
     before = set(sys.modules)
     import app
-    from backend.http.deps import get_container
-    account = Api(get_container()).account()
+    from backend.wiring import get_container
+    account = Api().account()
     response = app.handler(
         http_event("GET", "/api/orders", headers={"authorization": f"Bearer {account.token}"}), FakeContext()
     )

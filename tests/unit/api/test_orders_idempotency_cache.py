@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from backend.settings import get_settings
 from tests.support.ddb import count_requests
 from tests.support.identity import Api
 
@@ -33,17 +33,19 @@ class FakeRedis:
     def delete(self, *names: str) -> int:
         return sum(1 for name in names if self.values.pop(name, None) is not None)
 
+    def close(self) -> None:
+        """The container closes its client when the process is reset."""
+
 
 @pytest.fixture
-def cache(api: Api, monkeypatch: pytest.MonkeyPatch) -> FakeRedis:
+def cache(api: Api, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> FakeRedis:
     import redis
 
     fake = FakeRedis()
     urls: list[str] = []
     monkeypatch.setattr(redis.Redis, "from_url", lambda url, **_: urls.append(url) or fake)
     monkeypatch.setenv("CACHE_URL", "rediss://cache.example.com:6379/0")
-    get_settings.cache_clear()
-    api.container.settings = get_settings()
+    fresh_process()
     return fake
 
 

@@ -53,9 +53,7 @@ def table(aws: None) -> Any:
     Returns that client, for tests that inspect raw items.
     """
     from backend.repositories.dynamo import connection
-    from backend.settings import get_settings
 
-    get_settings.cache_clear()
     client = connection().connection.client
     create_app_table(client)
     return client

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from backend.cache.core import ReadCache
 from backend.cache.memory import MemoryBackend, StampStore
 from backend.cache.settings import CacheSettings, default_prefix, load_cache_settings
+from backend.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from redis import Redis
 
 
 def build_read_cache(
@@ -15,16 +20,24 @@ def build_read_cache(
     stamps: Callable[[], StampStore],
     environ: Mapping[str, str] | None = None,
     settings: CacheSettings | None = None,
+    redis: Callable[[], Redis | None] = lambda: None,
 ) -> ReadCache:
-    """Redis when ``CACHE_URL`` is set, else the in-process backend with ``stamps()`` (the table)."""
+    """Redis when ``CACHE_URL`` is set, else the in-process backend with ``stamps()`` (the table).
+
+    ``redis``: the client to use with ``CACHE_URL`` (the container's one client, ``backend.wiring``,
+    which connects on first use)."""
     settings = settings or load_cache_settings(environ)
     if settings.url:
-        from backend.cache.redis_backend import RedisBackend, connect
+        from backend.cache.redis_backend import RedisBackend
 
-        url, timeout_ms = settings.url, settings.timeout_ms
-        password = _secret_reader(settings.auth_secret_name) if settings.auth_secret_name else None
+        def client() -> Redis:
+            given = redis()
+            if given is None:
+                raise ConfigurationError("CACHE_URL is set but no Redis client was given")
+            return given
+
         backend: MemoryBackend | RedisBackend = RedisBackend(
-            lambda: connect(url, timeout_ms=timeout_ms, password=password),
+            client,
             prefix=settings.key_prefix or default_prefix(table_name, environ),
             settle_ms=settings.settle_ms,
         )
@@ -39,7 +52,7 @@ def build_read_cache(
     return ReadCache(backend, ttl_seconds=settings.ttl_seconds, settle_ms=settings.settle_ms)
 
 
-def _secret_reader(name: str) -> Callable[[], str | None]:
+def secret_reader(name: str) -> Callable[[], str | None]:
     """The AUTH password from Secrets Manager (Powertools parameters, cached like the other secrets)."""
 
     def read() -> str | None:

@@ -1,13 +1,12 @@
 """The scheduled function: runs the housekeeping task named in the schedule's Input.
 
-Each task builds its collaborators here (the adapter) and calls one service function. Listings that
-page internally get a random cursor key per run: their cursors never leave the process, so the
-function needs no access to the token-signing secret.
+Each task takes its collaborators from the composition root (``backend.wiring``) and calls one
+service function. The function has no token-signing secret: the container signs the cursors of its
+internal listings with a random key of its own (they never leave the process).
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
 from backend.schemas.jobs import ScheduledTask, ScheduledTaskName
 from backend.services import housekeeping
-from backend.settings import get_settings
+from backend.wiring import get_container
 
 
 def _dlq_monitor(_task: ScheduledTask) -> dict[str, Any]:
@@ -26,12 +25,12 @@ def _dlq_monitor(_task: ScheduledTask) -> dict[str, Any]:
 
 
 def _order_sweeper(task: ScheduledTask) -> dict[str, Any]:
-    from backend.repositories.orders import OrdersRepository
     from backend.services import queues
 
-    settings = get_settings()
+    container = get_container()
+    settings = container.settings
     return housekeeping.sweep_pending_orders(
-        OrdersRepository(secrets.token_bytes(32)),
+        container.orders,
         enqueue_job=queues.enqueue_order_job,
         requeue_after_seconds=_given(
             task.requeue_after_seconds, settings.pending_order_requeue_after_seconds
@@ -45,10 +44,9 @@ def _low_stock_digest(task: ScheduledTask) -> dict[str, Any]:
     from backend.repositories.inventory import low_stock_products
     from backend.repositories.records import PageRequest
     from backend.repositories.records.users import UserRecord
-    from backend.repositories.users import UsersRepository
 
-    settings = get_settings()
-    users = UsersRepository(secrets.token_bytes(32))
+    container = get_container()
+    settings, users = container.settings, container.users
 
     def admins() -> list[UserRecord]:
         found: list[UserRecord] = []

@@ -36,7 +36,8 @@ from backend.schemas.jobs import (
     PurgeUserPostsJob,
 )
 from backend.schemas.ses import SnsEnvelope
-from backend.services import email as email_service
+from backend.services.email import EmailThrottledError
+from backend.wiring import get_container
 
 _job_adapter: TypeAdapter[AnyJob] = TypeAdapter(Job)
 #: The message attribute counting how often a job was put back because SES throttled it.
@@ -51,12 +52,9 @@ LONGEST_DEFERRAL_SECONDS: Final = 600
 #: The settings naming the queues the worker reads that carry jobs which send email.
 _JOB_QUEUE_SETTINGS: Final = ("email_queue_url", "order_queue_url", "maintenance_queue_url")
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-#: The invocation being served (idempotency expires an in-progress job when it would time out).
-_invocation: dict[str, Any] = {}
 
 
-def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
-    from backend.http.deps import get_container
+def _purge_user_posts(job: AnyJob, _context: Any) -> dict[str, Any]:
     from backend.services import maintenance, queues
 
     assert isinstance(job, PurgeUserPostsJob)
@@ -69,23 +67,22 @@ def _purge_user_posts(job: AnyJob) -> dict[str, Any]:
     )
 
 
-def _password_reset_request(job: AnyJob) -> dict[str, Any]:
-    from backend.http.deps import get_container
+def _password_reset_request(job: AnyJob, _context: Any) -> dict[str, Any]:
     from backend.services import account
 
     assert isinstance(job, PasswordResetRequestJob)
+    container = get_container()
 
     def send_now(**email: Any) -> Any:
-        return email_service.send_email_job(EmailJob(**email))
+        return container.email.send(EmailJob(**email))
 
     return account.handle_reset_request(
-        get_container().identity, email=job.email, job_id=job.job_id, send_now=send_now
+        container.identity, email=job.email, job_id=job.job_id, send_now=send_now
     )
 
 
 def _ses_notification(envelope: SnsEnvelope) -> dict[str, Any]:
     """A bounce or complaint from SES (configuration set → SNS → the email-events queue)."""
-    from backend.http.deps import get_container
     from backend.services import account
 
     container = get_container()
@@ -106,14 +103,13 @@ def _ses_notification(envelope: SnsEnvelope) -> dict[str, Any]:
     }
 
 
-def _send_email(job: AnyJob) -> dict[str, Any]:
+def _send_email(job: AnyJob, _context: Any) -> dict[str, Any]:
     assert isinstance(job, EmailJob)
-    return email_service.send_email_job(job)
+    return get_container().email.send(job)
 
 
-def _process_order(job: AnyJob) -> dict[str, Any]:
+def _process_order(job: AnyJob, lambda_context: Any) -> dict[str, Any]:
     """Once per job id: a redelivered or re-enqueued ``order.process`` returns the first outcome."""
-    from backend.http.deps import get_container
     from backend.services.idempotency import IdempotencyInProgressError
 
     assert isinstance(job, OrderProcessJob)
@@ -122,7 +118,7 @@ def _process_order(job: AnyJob) -> dict[str, Any]:
         result: dict[str, Any] = container.order_process(
             container.order_jobs,
             data=job.model_dump(by_alias=True, mode="json"),
-            lambda_context=_invocation.get("context"),
+            lambda_context=lambda_context,
         )
     except IdempotencyInProgressError:
         # The same job is running in another invocation (a duplicate message): that one decides,
@@ -132,8 +128,7 @@ def _process_order(job: AnyJob) -> dict[str, Any]:
     return result
 
 
-def _send_order_confirmation(job: AnyJob) -> dict[str, Any]:
-    from backend.http.deps import get_container
+def _send_order_confirmation(job: AnyJob, _context: Any) -> dict[str, Any]:
     from backend.services import orders
 
     assert isinstance(job, OrderConfirmationJob)
@@ -141,7 +136,9 @@ def _send_order_confirmation(job: AnyJob) -> dict[str, Any]:
 
 
 #: The use case behind each job type (services import lazily: an email batch never loads posts).
-HANDLERS: dict[str, Callable[[AnyJob], dict[str, Any]]] = {
+#: Each takes the job and the invocation's Lambda context (idempotency expires an in-progress job
+#: when its invocation would time out).
+HANDLERS: dict[str, Callable[[AnyJob, Any], dict[str, Any]]] = {
     "email.send": _send_email,
     "user.purge-posts": _purge_user_posts,
     "account.password-reset-request": _password_reset_request,
@@ -158,7 +155,8 @@ def parse_job(body: str) -> AnyJob:
 
 
 @tracer.capture_method(capture_response=False)
-def handle_record(record: SQSRecord) -> dict[str, Any]:
+def handle_record(record: SQSRecord, lambda_context: Any = None) -> dict[str, Any]:
+    """One SQS record (Powertools' batch processor passes the invocation's context)."""
     if '"Type"' in record.body and '"Notification"' in record.body:  # an SNS envelope, not a job
         try:
             envelope = SnsEnvelope.model_validate_json(record.body)
@@ -168,8 +166,8 @@ def handle_record(record: SQSRecord) -> dict[str, Any]:
     job = parse_job(record.body)
     logger.append_keys(job_id=job.job_id, job_type=job.type)
     try:
-        return HANDLERS[job.type](job)
-    except email_service.EmailThrottledError as throttled:
+        return HANDLERS[job.type](job, lambda_context)
+    except EmailThrottledError as throttled:
         return _defer(record, job, throttled)
     finally:
         logger.remove_keys(["job_id", "job_type"])
@@ -183,10 +181,8 @@ def deferral_delay(deferrals: int) -> int:
 
 def _queue_url_of(queue_arn: str) -> str | None:
     """The URL (from the settings) of the job queue with this ARN, if the worker has one."""
-    from backend.settings import get_settings
-
     name = queue_arn.rsplit(":", 1)[-1]
-    settings = get_settings()
+    settings = get_container().settings
     for setting in _JOB_QUEUE_SETTINGS:
         url = getattr(settings, setting)
         if url and str(url).rstrip("/").rsplit("/", 1)[-1] == name:
@@ -235,8 +231,7 @@ def create_worker_handler() -> Any:
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        email_service.register_lambda_context(context)
-        _invocation["context"] = context
+        get_container().email.register_lambda_context(context)
         try:
             response = process_partial_response(
                 event=event, record_handler=handle_record, processor=processor, context=context

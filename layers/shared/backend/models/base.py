@@ -150,3 +150,9 @@ class TableItem(Model):
             connection.connection._local.session = aws.botocore_session()
             return connection
         return super()._get_connection()
+
+
+def reset_connection() -> None:
+    """Forget the shared table connection (``backend.wiring.reset``): the next request opens a new
+    one, with the clients and credentials of that moment."""
+    TableItem._connection = None

@@ -31,8 +31,3 @@ def iso(value: datetime) -> str:
 def parse_iso(text: str) -> datetime:
     """Inverse of :func:`iso` (accepts any ISO-8601 text with an offset or ``Z``)."""
     return ensure_utc(datetime.fromisoformat(text))
-
-
-def epoch_seconds(value: datetime) -> int:
-    """Whole seconds since the epoch, the unit of DynamoDB TTL attributes."""
-    return int(ensure_utc(value).timestamp())

@@ -155,10 +155,5 @@ def to_models(raw_items: Sequence[RawItem]) -> list[TableItem]:
     return [TableItem.from_raw_data(raw) for raw in raw_items]
 
 
-def key_of(raw: Mapping[str, Mapping[str, Any]], spec: QuerySpec) -> RawItem:
-    """The ExclusiveStartKey that resumes ``spec`` right after ``raw``."""
-    return {name: dict(raw[name]) for name in spec.key_attributes}
-
-
 def string_of(raw: Mapping[str, Mapping[str, Any]], name: str) -> str:
     return str(raw[name]["S"])

@@ -62,12 +62,6 @@ class ListEnvelope[T](CamelModel):
     meta: PageMeta
 
 
-class ErrorDetail(CamelModel):
-    field: str | None = Field(None, description="Dotted path of the offending input, when there is one")
-    message: str
-    type: str | None = None
-
-
 class ErrorEnvelope(CamelModel):
     error: str = Field(description="Human-readable message")
     code: str = Field(description="Stable machine-readable code, e.g. NOT_FOUND")

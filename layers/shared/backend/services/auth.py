@@ -3,7 +3,7 @@
 identity routes).
 
 Each is a plain function taking its collaborators (``IdentityDeps``), so the rules are testable
-with fakes; the HTTP layer builds the real ones once per container (``backend.http.deps``).
+with fakes; the composition root builds the real ones once per container (``backend.wiring``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ INVALID_REFRESH = "Invalid or expired refresh token"
 
 @dataclass(frozen=True, slots=True)
 class IdentityDeps:
-    """The collaborators of the identity use cases (built by ``backend.http.deps``)."""
+    """The collaborators of the identity use cases (built by ``backend.wiring``)."""
 
     users: UsersRepository
     sessions: SessionsRepository

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
 from backend.errors import NotFoundError, ValidationError
@@ -29,12 +29,32 @@ if TYPE_CHECKING:
 ALL_KEY = "categories:all"
 
 
+class CategoryIndexMemo:
+    """The last category index parsed, by the ETag of the cached list it came from: parsed once per
+    distinct body (one per container: ``backend.wiring``)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, CategoryIndex] | None = None
+
+    def index(self, categories: CategoriesRepository, cache: ReadCache, *, strict: bool) -> CategoryIndex:
+        """Slug and id lookups of every category, from the cached list (AP16 on a miss)."""
+        rendered = cache.fetch(ALL_KEY, (views.CATEGORIES,), lambda: _render_all(categories), strict=strict)
+        memo = self._last
+        if memo is not None and memo[0] == rendered.etag:
+            return memo[1]
+        every = [CategoryOut.model_validate(item) for item in views.data_of(rendered.body)]
+        index = CategoryIndex(by_id={c.id: c for c in every}, by_slug={c.slug: c for c in every})
+        self._last = (rendered.etag, index)
+        return index
+
+
 @dataclass(frozen=True, slots=True)
 class CategoriesDeps:
-    """The collaborators of the categories use cases (built by ``backend.http.deps``)."""
+    """The collaborators of the categories use cases (built by ``backend.wiring``)."""
 
     categories: CategoriesRepository
     cache: ReadCache
+    category_index: CategoryIndexMemo = field(default_factory=CategoryIndexMemo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +76,6 @@ class CategoryIndex:
         ]
 
 
-_last_index: tuple[str, CategoryIndex] | None = None
-
-
 # ----------------------------------------------------------------------------- reads
 def list_categories(deps: CategoriesDeps, viewer: Principal | None = None) -> Rendered:
     """Every category, by name (public; one cached body)."""
@@ -72,7 +89,7 @@ def get_category(deps: CategoriesDeps, slug: str, viewer: Principal | None = Non
     wanted = _path_slug(slug)
 
     def compute() -> bytes:
-        index = category_index(deps.categories, deps.cache, strict=views.strict(viewer))
+        index = deps.category_index.index(deps.categories, deps.cache, strict=views.strict(viewer))
         category = index.by_slug.get(wanted) if wanted else None
         if category is None:
             raise NotFoundError("Category")
@@ -81,19 +98,6 @@ def get_category(deps: CategoriesDeps, slug: str, viewer: Principal | None = Non
     return deps.cache.fetch(
         views.key("categories:slug", wanted), (views.CATEGORIES,), compute, strict=views.strict(viewer)
     )
-
-
-def category_index(categories: CategoriesRepository, cache: ReadCache, *, strict: bool) -> CategoryIndex:
-    """Slug and id lookups of every category, from the cached list (AP16 on a miss)."""
-    global _last_index  # noqa: PLW0603 - parsed once per distinct body, per process
-    rendered = cache.fetch(ALL_KEY, (views.CATEGORIES,), lambda: _render_all(categories), strict=strict)
-    memo = _last_index
-    if memo is not None and memo[0] == rendered.etag:
-        return memo[1]
-    every = [CategoryOut.model_validate(item) for item in views.data_of(rendered.body)]
-    index = CategoryIndex(by_id={c.id: c for c in every}, by_slug={c.slug: c for c in every})
-    _last_index = (rendered.etag, index)
-    return index
 
 
 def _render_all(categories: CategoriesRepository) -> bytes:

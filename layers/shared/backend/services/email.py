@@ -8,12 +8,17 @@ the rest of the invocation's sends raise it at once without calling SES (SES is 
 more only burns the invocation's time); the worker then puts the job back on its queue with a delay
 (``backend.jobs.worker``) instead of failing the message towards the dead-letter queue. The
 idempotency record of a job that raised is deleted, so the deferred copy sends it (once).
+
+The sender is built once per container by the composition root (``backend.wiring``:
+``Container.email``), with its idempotency store and the suppressions repository; it keeps nothing
+in module globals.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any, Final
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
@@ -23,7 +28,12 @@ from backend.models import keys
 from backend.observability import logger
 from backend.schemas.jobs import EmailJob
 from backend.services.email_templates import render
-from backend.settings import get_settings
+from backend.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    from backend.repositories.suppressions import SuppressionsRepository
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 #: The error codes of a throttled send: the SES API's ``Throttling`` ("Maximum sending rate
@@ -41,18 +51,15 @@ class EmailThrottledError(UnavailableError):
     default_message = "SES is throttling this account's sends"
 
 
-#: Set when a send of the current invocation was throttled past its retries (reset per invocation).
-_throttled: dict[str, bool] = {"now": False}
-
-
 def is_throttling(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in THROTTLING_CODES
 
 
-def _send(job: dict[str, Any]) -> dict[str, Any]:
+def _send(job: dict[str, Any], *, sender: EmailSender) -> dict[str, Any]:
+    """The send itself, under idempotency (its module and name make the records' keys: keep them)."""
     email = EmailJob.model_validate(job)
     rendered = render(email.template, email.data)
-    if _suppressions().is_suppressed(email.to):
+    if sender.suppressions().is_suppressed(email.to):
         # SES reported this address as bouncing or complaining: sending again harms our reputation.
         from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -62,7 +69,7 @@ def _send(job: dict[str, Any]) -> dict[str, Any]:
             "email not sent: address suppressed", extra={"job_id": email.job_id, "template": email.template}
         )
         return {"messageId": None, "jobId": email.job_id, "skipped": "suppressed"}
-    settings = get_settings()
+    settings = sender.settings
     extra: dict[str, Any] = {}
     if settings.ses_configuration_set:
         extra["ConfigurationSetName"] = settings.ses_configuration_set
@@ -82,7 +89,7 @@ def _send(job: dict[str, Any]) -> dict[str, Any]:
     except ClientError as exc:
         if not is_throttling(exc):
             raise
-        _throttled["now"] = True
+        sender.throttled = True
         logger.warning(
             "email not sent: SES throttled it past the retries",
             extra={"job_id": email.job_id, "template": email.template, "error": str(exc)},
@@ -93,56 +100,54 @@ def _send(job: dict[str, Any]) -> dict[str, Any]:
     return {"messageId": response["MessageId"], "jobId": email.job_id}
 
 
-@cache
-def _suppressions() -> Any:
-    from backend.repositories.suppressions import SuppressionsRepository
+class EmailSender:
+    """Sends email jobs: rendered, through SES, exactly once per job id, never to a suppressed address."""
 
-    return SuppressionsRepository()
+    def __init__(self, settings: Settings, *, suppressions: Callable[[], SuppressionsRepository]) -> None:
+        self.settings = settings
+        self.suppressions = suppressions
+        #: A send of the current invocation was throttled past its retries (reset per invocation).
+        self.throttled = False
 
+    @cached_property
+    def _idempotent(self) -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
 
-@cache
-def _idempotency() -> tuple[Any, Any]:
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+        persistence = DynamoDBPersistenceLayer(
+            table_name=self.settings.table_name,
+            key_attr="PK",
+            sort_key_attr="SK",
+            static_pk_value=keys.idempotency_pk(self.settings.service),
+            expiry_attr="expiresAt",
+        )
+        config = IdempotencyConfig(
+            event_key_jmespath="jobId",
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+            raise_on_no_idempotency_key=True,
+        )
+        send = idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=config)(
+            _send
+        )
+        return send, config
 
-    settings = get_settings()
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.table_name,
-        key_attr="PK",
-        sort_key_attr="SK",
-        static_pk_value=keys.idempotency_pk(settings.service),
-        expiry_attr="expiresAt",
-    )
-    config = IdempotencyConfig(
-        event_key_jmespath="jobId",
-        expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
-        raise_on_no_idempotency_key=True,
-    )
-    send = idempotent_function(data_keyword_argument="job", persistence_store=persistence, config=config)(
-        _send
-    )
-    return send, config
+    def register_lambda_context(self, context: Any) -> None:
+        """At the start of an invocation: lets idempotency expire an in-progress record when the
+        invocation times out, and tries SES again (a throttle only holds back the invocation it hit)."""
+        _, config = self._idempotent
+        config.register_lambda_context(context)
+        self.throttled = False
 
+    def send(self, job: EmailJob) -> dict[str, Any]:
+        """Render and send; a job id already sent returns the first result without sending again.
 
-def register_lambda_context(context: Any) -> None:
-    """At the start of an invocation: lets idempotency expire an in-progress record when the
-    invocation times out, and tries SES again (a throttle only holds back the invocation it hit)."""
-    _, config = _idempotency()
-    config.register_lambda_context(context)
-    _throttled["now"] = False
-
-
-def send_email_job(job: EmailJob) -> dict[str, Any]:
-    """Render and send; a job id already sent returns the first result without sending again.
-
-    Raises ``EmailThrottledError`` when SES throttles the send past the client's retries, and at
-    once, without calling SES, for every send after that in the same invocation.
-    """
-    if _throttled["now"]:
-        raise EmailThrottledError("SES throttled an earlier send of this invocation: not tried")
-    send, _ = _idempotency()
-    result: dict[str, Any] = send(job=job.model_dump(by_alias=True, mode="json"))
-    return result
+        Raises ``EmailThrottledError`` when SES throttles the send past the client's retries, and at
+        once, without calling SES, for every send after that in the same invocation.
+        """
+        if self.throttled:
+            raise EmailThrottledError("SES throttled an earlier send of this invocation: not tried")
+        send, _ = self._idempotent
+        return send(job=job.model_dump(by_alias=True, mode="json"), sender=self)

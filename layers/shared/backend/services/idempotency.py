@@ -97,14 +97,23 @@ class Idempotency:
     """Builds idempotent use cases over this process's persistence store (one per use case, as
     Powertools configures a store for the first function that uses it)."""
 
-    def __init__(self, settings: Settings, *, dynamodb_client: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        redis: Callable[[], Any] | None = None,
+        dynamodb_client: Callable[[], Any] | None = None,
+    ) -> None:
+        """``redis``: the container's Redis client (``backend.wiring``), or None without CACHE_URL."""
         self._settings = settings
+        self._redis = redis or (lambda: None)
         self._dynamodb_client = dynamodb_client
 
     def persistence(self) -> BasePersistenceLayer:
         """A new persistence layer: Redis/Valkey when CACHE_URL is set, else the app table."""
-        if self._settings.cache_url:
-            return _cache_persistence(self._settings.cache_url)
+        client = self._redis()
+        if client is not None:
+            return _cache_persistence(client)
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         client = self._dynamodb_client() if self._dynamodb_client else _table_client()
@@ -137,7 +146,7 @@ class Idempotency:
             expires_after_seconds=expires_after_seconds,
             hash_function="sha256",
         )
-        if self._settings.cache_url:  # a shared keyspace: name the service, as the table's partition does
+        if self._redis() is not None:  # a shared keyspace: name the service, as the table's partition does
             key_prefix = f"{keys.idempotency_pk(self._settings.service)}#{key_prefix}"
         call = idempotent_function(
             data_keyword_argument="data",
@@ -156,7 +165,7 @@ def _table_client() -> Any:
     return connection().connection.client
 
 
-def _cache_persistence(url: str) -> BasePersistenceLayer:
+def _cache_persistence(client: Any) -> BasePersistenceLayer:
     """Powertools' Redis/Valkey store, keeping the payload hash when a record completes.
 
     Powertools (3.x) rewrites a completed record without its ``validation`` hash, so with payload
@@ -167,7 +176,6 @@ def _cache_persistence(url: str) -> BasePersistenceLayer:
     import json
     import warnings
 
-    import redis
     from aws_lambda_powertools.utilities.idempotency.persistence.cache import CachePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
@@ -188,5 +196,4 @@ def _cache_persistence(url: str) -> BasePersistenceLayer:
             ttl = self._get_expiry_second(data_record.expiry_timestamp)
             self.client.set(name=data_record.idempotency_key, value=json.dumps(mapping), ex=ttl)
 
-    client: Any = redis.Redis.from_url(url)  # connects on first use; Powertools' protocol is narrower
-    return _CachePersistence(client=client)
+    return _CachePersistence(client=client)  # the container's client: password, timeouts, one pool

@@ -8,7 +8,7 @@ State machine (anything else is 409 ``INVALID_STATUS_TRANSITION``)::
        └─────────────┴──> CANCELLED   (stock restored in the same transaction)
 
 Every function takes its collaborators as arguments (repositories, enqueue functions), so the rules
-run without moto in tests; ``backend.http.deps`` builds the real ones once per container.
+run without moto in tests; ``backend.wiring`` builds the real ones once per container.
 """
 
 from __future__ import annotations
@@ -339,7 +339,7 @@ def order_email_data(order: OrderRecord, user: UserRecord) -> dict[str, Any]:
 # The job schemas are imported where a job is made or read: the API function never loads them.
 @dataclass(frozen=True, slots=True)
 class JobDeps:
-    """The collaborators of the order jobs the worker runs (built by ``backend.http.deps``)."""
+    """The collaborators of the order jobs the worker runs (built by ``backend.wiring``)."""
 
     orders: OrdersRepository
     users: UsersRepository

@@ -14,7 +14,7 @@ is involved: drafts are in no shared view.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypedDict
 
 from backend.cache import NotCached
@@ -22,7 +22,7 @@ from backend.errors import ConflictError, NotFoundError, UnauthorizedError, Vali
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.content import PostOut
 from backend.services import views
-from backend.services.categories import CategoryIndex, category_index, category_slug, slug_from
+from backend.services.categories import CategoryIndex, CategoryIndexMemo, category_slug, slug_from
 from backend.values import normalize_slug
 
 if TYPE_CHECKING:
@@ -41,11 +41,12 @@ NAMESPACES: Final = (views.POSTS, views.CATEGORIES)
 
 @dataclass(frozen=True, slots=True)
 class ContentDeps:
-    """The collaborators of the posts use cases (built by ``backend.http.deps``)."""
+    """The collaborators of the posts use cases (built by ``backend.wiring``)."""
 
     posts: PostsRepository
     categories: CategoriesRepository
     cache: ReadCache
+    category_index: CategoryIndexMemo = field(default_factory=CategoryIndexMemo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ class PostView:
 
 
 def _index(deps: ContentDeps, *, strict: bool) -> CategoryIndex:
-    return category_index(deps.categories, deps.cache, strict=strict)
+    return deps.category_index.index(deps.categories, deps.cache, strict=strict)
 
 
 def _render(post: PostRecord, deps: ContentDeps, *, strict: bool) -> bytes:

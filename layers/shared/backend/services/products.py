@@ -12,7 +12,7 @@ category lookups come from the cached category list (one Query when it is not ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
@@ -20,7 +20,7 @@ from backend.errors import NotFoundError, ValidationError
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.products import ProductOut
 from backend.services import views
-from backend.services.categories import CategoryIndex, category_index, category_slug
+from backend.services.categories import CategoryIndex, CategoryIndexMemo, category_slug
 
 if TYPE_CHECKING:
     from backend.cache import ReadCache, Rendered
@@ -36,11 +36,12 @@ NAMESPACES: Final = (views.PRODUCTS, views.CATEGORIES)
 
 @dataclass(frozen=True, slots=True)
 class CatalogDeps:
-    """The collaborators of the catalogue use cases (built by ``backend.http.deps``)."""
+    """The collaborators of the catalogue use cases (built by ``backend.wiring``)."""
 
     products: ProductsRepository
     categories: CategoriesRepository
     cache: ReadCache
+    category_index: CategoryIndexMemo = field(default_factory=CategoryIndexMemo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ def _is_admin(viewer: Principal | None) -> bool:
 
 
 def _index(deps: CatalogDeps, viewer: Principal | None) -> CategoryIndex:
-    return category_index(deps.categories, deps.cache, strict=views.strict(viewer))
+    return deps.category_index.index(deps.categories, deps.cache, strict=views.strict(viewer))
 
 
 # ----------------------------------------------------------------------------- reads
@@ -178,7 +179,9 @@ def update_product(deps: CatalogDeps, product_id: str, changes: ProductChanges) 
     if resolved is not None:
         slug = resolved.slug
     else:
-        slug = category_index(deps.categories, deps.cache, strict=True).slug_of(updated.category_id)
+        slug = deps.category_index.index(deps.categories, deps.cache, strict=True).slug_of(
+            updated.category_id
+        )
     return ProductView(updated, slug)
 
 

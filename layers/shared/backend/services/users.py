@@ -24,7 +24,7 @@ from backend.services.principal import Principal
 
 @dataclass(frozen=True, slots=True)
 class UsersDeps:
-    """The collaborators of the users use cases (built by ``backend.http.deps``)."""
+    """The collaborators of the users use cases (built by ``backend.wiring``)."""
 
     users: UsersRepository
     profiles: ProfilesRepository
