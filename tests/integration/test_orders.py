@@ -32,7 +32,7 @@ from decimal import Decimal
 op, args = sys.argv[1], json.loads(sys.argv[2])
 from backend.wiring import get_container
 from backend.models.enums import OrderStatus, Role
-from backend.repositories.records.orders import OrderLine
+from backend.records.orders import OrderLine
 c = get_container()
 if op == "product":
     p = c.products.create(name=args["name"], price=Decimal(args["price"]), stock=args["stock"])

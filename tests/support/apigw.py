@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+ACCOUNT_ID = "123456789012"
+
 
 @dataclass
 class FakeContext:
@@ -29,46 +31,50 @@ def http_event(
     query: str = "",
     binary: bool = False,
     request_id: str | None = None,
+    route_key: str = "$default",
 ) -> dict[str, Any]:
+    """The payload 2.0 event API Gateway sends for this request, built by the local cloud's own
+    builder (``local.events.http_event``: cookies in ``cookies``, query parameters, forwarding and
+    trace headers, base64 for non-text bodies), so handler tests and the local cloud see one shape.
+
+    ``body``: bytes or text as sent, or any other value as JSON (``content-type`` defaults to JSON).
+    ``path``: as on the wire (percent-encoded where it must be). ``binary``: the body arrives base64
+    encoded whatever its type (API Gateway does so for a type it does not treat as text).
+    """
+    from local.events import HttpRequest
+    from local.events import http_event as gateway_event
+    from local.functions import HttpRoute
+    from local.routes import RouteMatch
+
     headers = {k.lower(): v for k, v in (headers or {}).items()}
-    raw_body: str | None
+    data: bytes
     if body is None:
-        raw_body = None
-    elif isinstance(body, bytes | str):
-        raw_body = body if isinstance(body, str) else body.decode("latin-1")
+        data = b""
+    elif isinstance(body, bytes):
+        data = body
+    elif isinstance(body, str):
+        data = body.encode("utf-8")
     else:
-        raw_body = json.dumps(body)
+        data = json.dumps(body).encode()
         headers.setdefault("content-type", "application/json")
-    if raw_body is not None and binary:
-        raw_body = base64.b64encode(raw_body.encode("latin-1")).decode()
-    if raw_body is not None:
-        headers.setdefault("content-length", str(len(raw_body)))
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"host": "api.example.com", "user-agent": "pytest", **headers},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example.com",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "203.0.113.9",
-                "userAgent": "pytest",
-            },
-            "requestId": request_id or uuid.uuid4().hex,
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-            "time": "26/Nov/2026:10:00:00 +0000",
-            "timeEpoch": 1795600000000,
-        },
-        "body": raw_body,
-        "isBase64Encoded": binary,
-    }
+    request = HttpRequest(
+        method=method.upper(),
+        target=f"{path}?{query}" if query else path,
+        headers=[("host", "api.example.com"), ("user-agent", "pytest"), *headers.items()],
+        body=data,
+        source_ip="203.0.113.9",
+    )
+    method_of_route, _, path_of_route = route_key.partition(" ")
+    route = HttpRoute(
+        function="test", event="test", method=method_of_route or "ANY", path=path_of_route or "$default"
+    )
+    event = gateway_event(
+        request, RouteMatch(route, {}), request_id=request_id or uuid.uuid4().hex, account_id=ACCOUNT_ID
+    )
+    if binary and data:
+        event["body"] = base64.b64encode(data).decode()
+        event["isBase64Encoded"] = True
+    return event
 
 
 def json_body(response: dict[str, Any]) -> Any:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from backend.models.enums import Role
-from backend.repositories.records.users import UserRecord
+from backend.records.users import UserRecord
 from backend.services import tokens
 from backend.wiring import Container, get_container
 from tests.support.apigw import FakeContext, http_event

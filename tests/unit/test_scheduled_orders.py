@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from backend.models.enums import OrderStatus, Role
-from backend.repositories.records.catalog import ProductRecord
-from backend.repositories.records.orders import OrderLine, OrderRecord
+from backend.records.catalog import ProductRecord
+from backend.records.orders import OrderLine, OrderRecord
 from backend.services import housekeeping, queues
 from tests.support.apigw import FakeContext
 from tests.support.ddb import count_requests, run_concurrently, serializable_moto

@@ -14,7 +14,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from backend.models.enums import OrderStatus
-from backend.repositories.records.orders import OrderLine, OrderRecord
+from backend.records.orders import OrderLine, OrderRecord
 from backend.services.email_templates import render
 from tests.support.apigw import FakeContext
 from tests.support.ddb import run_concurrently, serializable_moto

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from backend.repositories.records.catalog import ProductRecord
+from backend.records.catalog import ProductRecord
 from tests.support.identity import Api
 
 

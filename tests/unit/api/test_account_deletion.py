@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from backend.repositories.records import PageRequest
+from backend.records import PageRequest
 from backend.schemas.jobs import PurgeUserPostsJob
 from backend.services import maintenance
 from tests.support.apigw import FakeContext

@@ -16,7 +16,7 @@ from moto.ses.models import ses_backends
 
 from backend.config import RuntimeConfig
 from backend.models.enums import Role
-from backend.repositories.records import PageRequest
+from backend.records import PageRequest
 from backend.services import account
 from tests.support.apigw import FakeContext
 from tests.support.ddb import run_concurrently, serializable_moto

@@ -238,7 +238,7 @@ def test_concurrent_sign_ups_with_one_email_create_exactly_one_account(api: Api)
     assert all(getattr(r, "code", None) == "EMAIL_TAKEN" for r in losers), losers
     assert (
         api.container.users.list(
-            __import__("backend.repositories.records", fromlist=["PageRequest"]).PageRequest()
+            __import__("backend.records", fromlist=["PageRequest"]).PageRequest()
         ).meta.total
         == 1
     )

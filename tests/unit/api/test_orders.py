@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from backend.models.enums import OrderStatus, Role
-from backend.repositories.orders import MAX_ORDER_LINES
-from backend.repositories.records.catalog import ProductRecord
+from backend.records.catalog import ProductRecord
+from backend.records.orders import MAX_ORDER_LINES
 from tests.support.ddb import count_requests, run_concurrently, serializable_moto
 from tests.support.identity import Account, Api, Response
 from tests.unit.api.conftest import drain

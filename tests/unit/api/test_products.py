@@ -271,7 +271,7 @@ def test_delete_is_204_without_body_and_orders_keep_their_snapshot(
 ) -> None:
     from decimal import Decimal
 
-    from backend.repositories.records.orders import OrderLine
+    from backend.records.orders import OrderLine
 
     product = catalog.product(stock=5)
     buyer = catalog.api.account()

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from backend.records.catalog import CategoryRecord, ProductRecord
+from backend.records.users import UserRecord
 from backend.repositories.categories import CategoriesRepository
 from backend.repositories.counters import CountersRepository
 from backend.repositories.orders import OrdersRepository
@@ -16,8 +18,6 @@ from backend.repositories.posts import PostsRepository
 from backend.repositories.products import ProductsRepository
 from backend.repositories.profiles import ProfilesRepository
 from backend.repositories.rate_limits import RateLimitsRepository
-from backend.repositories.records.catalog import CategoryRecord, ProductRecord
-from backend.repositories.records.users import UserRecord
 from backend.repositories.sessions import SessionsRepository
 from backend.repositories.users import UsersRepository
 from tests.support.ddb import RequestLog, count_requests

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from backend.models.enums import OrderStatus, Role
-from backend.repositories.records import PageRequest
-from backend.repositories.records.orders import OrderLine
+from backend.records import PageRequest
+from backend.records.orders import OrderLine
 from tests.support.ddb import count_requests
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "data-model.md"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from backend.errors import ConcurrentModificationError, ConflictError
+from backend.records import PageRequest
+from backend.records.orders import OrderLine
 from backend.repositories import counters as refs
-from backend.repositories.records import PageRequest
-from backend.repositories.records.orders import OrderLine
 from tests.support.ddb import run_concurrently, serializable_moto
 
 THREADS = 8

@@ -8,9 +8,9 @@ import pytest
 
 from backend.errors import BadRequestError, ValidationError
 from backend.models.enums import OrderStatus
+from backend.records import PageRequest
+from backend.records.orders import OrderLine
 from backend.repositories.paging import MAX_OFFSET, CursorCodec, derive_cursor_key
-from backend.repositories.records import PageRequest
-from backend.repositories.records.orders import OrderLine
 from backend.repositories.users import UsersRepository
 from tests.support.ddb import count_requests
 

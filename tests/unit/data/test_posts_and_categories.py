@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from backend.errors import ConcurrentModificationError, ConflictError, NotFoundError, ValidationError
+from backend.records import PageRequest
 from backend.repositories import counters as refs
 from backend.repositories.posts import MAX_CATEGORIES_PER_POST
-from backend.repositories.records import PageRequest
 from tests.support.ddb import count_requests
 
 

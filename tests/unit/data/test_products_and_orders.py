@@ -12,10 +12,9 @@ import pytest
 from backend.errors import ConcurrentModificationError, ConflictError, NotFoundError, ValidationError
 from backend.models.enums import OrderStatus
 from backend.models.ids import id_time
+from backend.records import PageRequest
+from backend.records.orders import MAX_ORDER_LINES, OrderLine
 from backend.repositories import counters as refs
-from backend.repositories.orders import MAX_ORDER_LINES
-from backend.repositories.records import PageRequest
-from backend.repositories.records.orders import OrderLine
 from tests.support.ddb import count_requests
 
 

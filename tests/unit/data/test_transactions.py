@@ -134,9 +134,8 @@ def test_documented_worst_cases_fit_in_one_transaction(
     posts: Any, orders: Any, make_user: Any, make_category: Any, make_product: Any
 ) -> None:
     """docs/data-model.md: a full category swap of a published post is 73 operations, a 40-line order 84."""
-    from backend.repositories.orders import MAX_ORDER_LINES
+    from backend.records.orders import MAX_ORDER_LINES, OrderLine
     from backend.repositories.posts import MAX_CATEGORIES_PER_POST
-    from backend.repositories.records.orders import OrderLine
 
     user = make_user()
     first = [make_category().id for _ in range(MAX_CATEGORIES_PER_POST)]

@@ -12,9 +12,9 @@ from backend.models import keys
 from backend.models.clock import utcnow
 from backend.models.enums import Role
 from backend.models.ids import new_id
+from backend.records import PageRequest
+from backend.records.orders import OrderLine
 from backend.repositories import counters as refs
-from backend.repositories.records import PageRequest
-from backend.repositories.records.orders import OrderLine
 from tests.support.ddb import count_requests
 
 

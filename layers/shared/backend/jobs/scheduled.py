@@ -41,9 +41,9 @@ def _order_sweeper(task: ScheduledTask) -> dict[str, Any]:
 
 def _low_stock_digest(task: ScheduledTask) -> dict[str, Any]:
     from backend.models.enums import Role
+    from backend.records import PageRequest
+    from backend.records.users import UserRecord
     from backend.repositories.inventory import low_stock_products
-    from backend.repositories.records import PageRequest
-    from backend.repositories.records.users import UserRecord
 
     container = get_container()
     settings, users = container.settings, container.users

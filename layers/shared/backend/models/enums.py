@@ -1,4 +1,4 @@
-"""Enumerations stored in items. Pure stdlib, shared with ``backend.repositories.records``."""
+"""Enumerations stored in items. Pure stdlib, shared with ``backend.records``."""
 
 from __future__ import annotations
 

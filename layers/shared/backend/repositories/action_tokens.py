@@ -15,8 +15,8 @@ from backend.models import keys
 from backend.models.account import ActionTokenModel
 from backend.models.clock import Clock, utcnow
 from backend.models.enums import TokenPurpose
+from backend.records.users import ActionTokenRecord
 from backend.repositories.dynamo import get_item
-from backend.repositories.records.users import ActionTokenRecord
 from backend.repositories.transaction import Transaction, fixed, unexpected
 
 VERIFY_EMAIL = TokenPurpose.VERIFY_EMAIL

@@ -10,6 +10,8 @@ from backend.models import keys
 from backend.models.category import CategoryModel
 from backend.models.clock import Clock, utcnow
 from backend.models.ids import new_id
+from backend.records import UNSET, Unset
+from backend.records.catalog import CategoryRecord
 from backend.repositories import counters, guards
 from backend.repositories.dynamo import (
     QuerySpec,
@@ -20,8 +22,6 @@ from backend.repositories.dynamo import (
     query_page,
     to_models,
 )
-from backend.repositories.records import UNSET, Unset
-from backend.repositories.records.catalog import CategoryRecord
 from backend.repositories.transaction import Transaction, stale, unexpected
 from backend.values import normalize_slug
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from backend.models import keys
 from backend.models.product import ProductModel
+from backend.records.catalog import ProductRecord
 from backend.repositories.dynamo import QuerySpec, query_all, to_models
 from backend.repositories.products import to_product_record
-from backend.repositories.records.catalog import ProductRecord
 
 
 def low_stock_products(threshold: int) -> list[ProductRecord]:

@@ -2,8 +2,8 @@
 
 Placing an order is one transaction: the order, its lines (with a snapshot of each product's name
 and unit price), a stock decrement per product conditioned on "exists, active, enough stock, same
-price", a check that the user exists, and the counters. ``MAX_ORDER_LINES`` keeps it within
-DynamoDB's 100 operations (2 per line + 4).
+price", a check that the user exists, and the counters. ``MAX_ORDER_LINES`` (``records.orders``)
+keeps it within DynamoDB's 100 operations (2 per line + 4).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Final
 
 from backend.errors import AppError, ConflictError, NotFoundError, ValidationError
 from backend.models import keys
@@ -22,16 +21,14 @@ from backend.models.enums import OrderStatus
 from backend.models.ids import min_id_at, new_id
 from backend.models.order import OrderItemModel, OrderModel
 from backend.models.product import ProductModel
+from backend.records import Page, PageRequest
+from backend.records.orders import MAX_ORDER_LINES, OrderItemRecord, OrderLine, OrderRecord
 from backend.repositories import counters
 from backend.repositories.checks import require_user
 from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, for_write, query_all, to_models
 from backend.repositories.paging import CursorCodec, Listing, list_page
-from backend.repositories.records import Page, PageRequest
-from backend.repositories.records.orders import OrderItemRecord, OrderLine, OrderRecord
 from backend.repositories.transaction import OnFail, Transaction, raw_attribute, stale, unexpected
 from backend.values import money
-
-MAX_ORDER_LINES: Final = 40
 
 
 def to_order_record(model: OrderModel, items: Sequence[OrderItemModel] = ()) -> OrderRecord:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from backend.errors import BadRequestError, ValidationError
+from backend.records import MAX_LIMIT, Page, PageMeta, PageRequest
 from backend.repositories.dynamo import QuerySpec, RawItem, query_page, string_of
-from backend.repositories.records import MAX_LIMIT, Page, PageMeta, PageRequest
 
 #: Deepest offset reachable with ``page`` alone (beyond it, follow the cursor).
 MAX_OFFSET: Final = 10_000

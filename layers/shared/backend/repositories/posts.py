@@ -17,6 +17,8 @@ from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.ids import new_id
 from backend.models.post import PostCategoryModel, PostModel
+from backend.records import UNSET, Page, PageRequest, Unset
+from backend.records.catalog import PostRecord
 from backend.repositories import counters, guards
 from backend.repositories.checks import require_category, require_user
 from backend.repositories.dynamo import (
@@ -30,8 +32,6 @@ from backend.repositories.dynamo import (
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
-from backend.repositories.records import UNSET, Page, PageRequest, Unset
-from backend.repositories.records.catalog import PostRecord
 from backend.repositories.transaction import Transaction, stale, unexpected
 from backend.values import normalize_slug
 

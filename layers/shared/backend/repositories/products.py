@@ -12,6 +12,8 @@ from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.ids import new_id
 from backend.models.product import ProductModel
+from backend.records import UNSET, Page, PageRequest, Unset
+from backend.records.catalog import ProductRecord
 from backend.repositories import counters
 from backend.repositories.checks import require_category
 from backend.repositories.dynamo import (
@@ -24,8 +26,6 @@ from backend.repositories.dynamo import (
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
-from backend.repositories.records import UNSET, Page, PageRequest, Unset
-from backend.repositories.records.catalog import ProductRecord
 from backend.repositories.transaction import Transaction, stale, unexpected
 from backend.values import money
 

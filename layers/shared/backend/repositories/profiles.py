@@ -8,10 +8,10 @@ from backend.errors import NotFoundError
 from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.profile import ProfileModel
+from backend.records import UNSET, Unset
+from backend.records.users import ProfileRecord
 from backend.repositories.checks import require_user
 from backend.repositories.dynamo import for_write, get_item
-from backend.repositories.records import UNSET, Unset
-from backend.repositories.records.users import ProfileRecord
 from backend.repositories.transaction import Transaction, conflict, stale
 
 

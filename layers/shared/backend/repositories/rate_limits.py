@@ -14,8 +14,8 @@ from pynamodb.exceptions import UpdateError
 from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.system import RateLimitModel
+from backend.records.users import RateLimitResult
 from backend.repositories.dynamo import translated_errors
-from backend.repositories.records.users import RateLimitResult
 
 
 class RateLimitsRepository:

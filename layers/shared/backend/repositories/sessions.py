@@ -17,9 +17,9 @@ from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.ids import new_id
 from backend.models.session import SessionModel
+from backend.records.users import SessionRecord
 from backend.repositories.checks import require_user
 from backend.repositories.dynamo import QuerySpec, get_item, query_all, to_models, translated_errors
-from backend.repositories.records.users import SessionRecord
 from backend.repositories.transaction import Transaction, unexpected
 
 

@@ -22,6 +22,8 @@ from backend.models.ids import new_id
 from backend.models.profile import ProfileModel
 from backend.models.session import SessionModel
 from backend.models.user import UserModel
+from backend.records import UNSET, Page, PageMeta, PageRequest, Unset
+from backend.records.users import ProfileRecord, SessionRecord, UserDeletion, UserRecord
 from backend.repositories.dynamo import (
     QuerySpec,
     RawItem,
@@ -35,8 +37,6 @@ from backend.repositories.dynamo import (
     translated_errors,
 )
 from backend.repositories.profiles import to_profile_model, to_profile_record
-from backend.repositories.records import UNSET, Page, PageMeta, PageRequest, Unset
-from backend.repositories.records.users import ProfileRecord, SessionRecord, UserDeletion, UserRecord
 from backend.repositories.sessions import to_session_record
 from backend.values import normalize_email
 

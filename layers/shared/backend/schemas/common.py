@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 if TYPE_CHECKING:
-    from backend.repositories.records import Page
+    from backend.records import Page
 
 
 class CamelModel(BaseModel):

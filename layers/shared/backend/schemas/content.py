@@ -15,7 +15,7 @@ from backend.schemas.common import CamelModel, StrictIn
 from backend.values import SLUG_MAX_LENGTH, SLUG_PATTERN
 
 if TYPE_CHECKING:
-    from backend.repositories.records.catalog import CategoryRecord, PostRecord
+    from backend.records.catalog import CategoryRecord, PostRecord
 
 #: At most this many categories per post (the repository bounds its transactions with it).
 MAX_POST_CATEGORIES = 10

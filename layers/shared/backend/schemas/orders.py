@@ -9,8 +9,7 @@ from typing import Annotated, Final
 from pydantic import Field, PlainSerializer, StringConstraints, field_validator
 
 from backend.models.enums import OrderStatus
-from backend.repositories.orders import MAX_ORDER_LINES
-from backend.repositories.records.orders import OrderItemRecord, OrderRecord
+from backend.records.orders import MAX_ORDER_LINES, OrderItemRecord, OrderRecord
 from backend.schemas.common import CamelModel, StrictIn
 from backend.values import CENTS
 

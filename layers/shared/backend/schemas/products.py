@@ -16,7 +16,7 @@ from backend.schemas.common import CamelModel, StrictIn
 from backend.values import MONEY_MAX
 
 if TYPE_CHECKING:
-    from backend.repositories.records.catalog import ProductRecord
+    from backend.records.catalog import ProductRecord
 
 #: ``price``: > 0, at most two decimals, at most 99,999,999.99 (the original's Decimal(10, 2)).
 #: JSON numbers in, JSON numbers out (exact: two decimals of at most ten digits survive a float).

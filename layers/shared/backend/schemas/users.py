@@ -12,7 +12,7 @@ from backend.schemas.common import CamelModel, StrictIn
 from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
 
 if TYPE_CHECKING:
-    from backend.repositories.records.users import ProfileRecord, UserRecord
+    from backend.records.users import ProfileRecord, UserRecord
 
 EmailIn = Annotated[
     str,

@@ -16,7 +16,7 @@ from typing import Any, Final
 from backend.errors import ConflictError, InvalidTokenError, UnauthorizedError, ValidationError
 from backend.models.enums import TokenPurpose as purposes
 from backend.observability import logger
-from backend.repositories.records.users import SessionRecord, UserRecord
+from backend.records.users import SessionRecord, UserRecord
 from backend.services import passwords, rate_limit, tokens
 from backend.services.auth import IdentityDeps
 from backend.services.principal import Principal

@@ -26,8 +26,8 @@ from backend.services.principal import Principal
 from backend.values import normalize_email
 
 if TYPE_CHECKING:
+    from backend.records.users import UserRecord
     from backend.repositories.action_tokens import ActionTokensRepository
-    from backend.repositories.records.users import UserRecord
     from backend.repositories.sessions import SessionsRepository
     from backend.repositories.users import UsersRepository
 

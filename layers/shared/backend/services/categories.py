@@ -22,8 +22,8 @@ from backend.values import normalize_slug, slugify
 
 if TYPE_CHECKING:
     from backend.cache import ReadCache, Rendered
+    from backend.records.catalog import CategoryRecord
     from backend.repositories.categories import CategoriesRepository
-    from backend.repositories.records.catalog import CategoryRecord
     from backend.services.principal import Principal
 
 ALL_KEY = "categories:all"

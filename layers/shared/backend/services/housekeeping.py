@@ -20,9 +20,9 @@ from backend import aws
 from backend.errors import ConcurrentModificationError, NotFoundError
 from backend.models.enums import OrderStatus
 from backend.observability import logger, metrics
-from backend.repositories.records import PageRequest
-from backend.repositories.records.catalog import ProductRecord
-from backend.repositories.records.users import UserRecord
+from backend.records import PageRequest
+from backend.records.catalog import ProductRecord
+from backend.records.users import UserRecord
 from backend.schemas.jobs import MAX_TEMPLATE_ROWS, OrderProcessJob
 from backend.services.queues import enqueue_email
 from backend.settings import get_settings

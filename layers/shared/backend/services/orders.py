@@ -30,15 +30,15 @@ from backend.errors import (
 from backend.models.enums import OrderStatus
 from backend.models.ids import is_valid_id
 from backend.observability import logger
-from backend.repositories.records import Page, PageRequest
-from backend.repositories.records.orders import OrderItemRecord, OrderLine, OrderRecord
+from backend.records import Page, PageRequest
+from backend.records.orders import OrderItemRecord, OrderLine, OrderRecord
 from backend.services.principal import Principal
 from backend.values import CENTS
 
 if TYPE_CHECKING:
+    from backend.records.users import UserRecord
     from backend.repositories.orders import OrdersRepository
     from backend.repositories.products import ProductsRepository
-    from backend.repositories.records.users import UserRecord
     from backend.repositories.users import UsersRepository
     from backend.schemas.jobs import EmailJob, OrderConfirmationJob, OrderProcessJob
     from backend.services.idempotency import Idempotency, Idempotent

@@ -29,10 +29,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from backend.cache import ReadCache, Rendered
+    from backend.records import Page
+    from backend.records.catalog import PostRecord
     from backend.repositories.categories import CategoriesRepository
     from backend.repositories.posts import PostsRepository
-    from backend.repositories.records import Page
-    from backend.repositories.records.catalog import PostRecord
     from backend.services.principal import Principal
 
 #: A post's views depend on the posts and on the categories (names and slugs of its categories).

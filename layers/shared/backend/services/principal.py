@@ -9,7 +9,7 @@ from backend.errors import NotFoundError
 from backend.models.enums import Role
 
 if TYPE_CHECKING:
-    from backend.repositories.records.users import UserRecord
+    from backend.records.users import UserRecord
 
 
 @dataclass(frozen=True, slots=True)

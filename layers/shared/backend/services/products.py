@@ -24,10 +24,10 @@ from backend.services.categories import CategoryIndex, CategoryIndexMemo, catego
 
 if TYPE_CHECKING:
     from backend.cache import ReadCache, Rendered
+    from backend.records import Page
+    from backend.records.catalog import CategoryRecord, ProductRecord
     from backend.repositories.categories import CategoriesRepository
     from backend.repositories.products import ProductsRepository
-    from backend.repositories.records import Page
-    from backend.repositories.records.catalog import CategoryRecord, ProductRecord
     from backend.services.principal import Principal
 
 #: A product's views depend on the products and on the categories (its ``category`` slug).

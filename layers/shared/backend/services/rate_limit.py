@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 from backend.errors import RateLimitedError
 
 if TYPE_CHECKING:
-    from backend.repositories.records.users import RateLimitResult
+    from backend.records.users import RateLimitResult
 
 
 class RateLimiter(Protocol):

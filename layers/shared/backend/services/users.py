@@ -14,9 +14,9 @@ from typing import Any
 from backend.errors import ConflictError, ValidationError
 from backend.models.enums import Role
 from backend.observability import logger
+from backend.records import Page, PageRequest
+from backend.records.users import ProfileRecord, UserDeletion, UserRecord
 from backend.repositories.profiles import ProfilesRepository
-from backend.repositories.records import Page, PageRequest
-from backend.repositories.records.users import ProfileRecord, UserDeletion, UserRecord
 from backend.repositories.users import UsersRepository
 from backend.services import passwords
 from backend.services.principal import Principal

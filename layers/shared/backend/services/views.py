@@ -17,7 +17,7 @@ from backend.schemas.common import ListEnvelope, PageMeta
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from backend.repositories.records import Page, PageRequest
+    from backend.records import Page, PageRequest
     from backend.services.principal import Principal
 
 #: Namespaces of the read cache (docs/caching.md): a write invalidates the ones it changes.
@@ -38,16 +38,16 @@ def render_list(envelope: type[ListEnvelope[Any]], items: list[Any], page: Page[
 
 
 def page_request(page: int, limit: int, cursor: str | None) -> PageRequest:
-    from backend.repositories.records import PageRequest
+    from backend.records import PageRequest
 
     return PageRequest(limit=limit, page=page, cursor=cursor)
 
 
 def empty_page(request: PageRequest) -> Page[Any]:
     """The page of a listing that cannot have members (a filter naming nothing)."""
+    from backend.records import Page
+    from backend.records import PageMeta as RecordPageMeta
     from backend.repositories.paging import validate
-    from backend.repositories.records import Page
-    from backend.repositories.records import PageMeta as RecordPageMeta
 
     validate(request)
     return Page(items=(), meta=RecordPageMeta(page=request.page, limit=request.limit, total=0, total_pages=0))

@@ -11,8 +11,8 @@ from backend.http.auth import admin_principal, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
 from backend.http.routes import api_router
-from backend.repositories.records import Page, PageRequest
-from backend.repositories.records.orders import OrderRecord
+from backend.records import Page, PageRequest
+from backend.records.orders import OrderRecord
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
 from backend.schemas.orders import (
     IDEMPOTENCY_KEY_PATTERN,

@@ -10,7 +10,7 @@ from backend.http.auth import admin_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
 from backend.http.routes import api_router
-from backend.repositories.records import PageRequest
+from backend.records import PageRequest
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
 from backend.schemas.users import UserCreateIn, UserListQuery, UserOut, UserPatchIn
 from backend.services import users as users_service

@@ -5,8 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Final
 
 from backend.models.enums import OrderStatus
+
+#: The most lines an order may have. Placing an order is one DynamoDB transaction of 2 operations
+#: per line plus 4 (the order, the user check, the counters), within DynamoDB's 100.
+MAX_ORDER_LINES: Final = 40
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

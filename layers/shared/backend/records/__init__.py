@@ -1,4 +1,8 @@
-"""Domain records returned by repositories: frozen dataclasses, no PynamoDB inside.
+"""Domain records: frozen dataclasses, no PynamoDB inside, no data access.
+
+Repositories return them, services and schemas work with them (and with the value limits each
+aggregate's module states, e.g. ``records.orders.MAX_ORDER_LINES``), without importing the data
+layer.
 
 This package holds what every repository shares (pages, the UNSET marker); each aggregate's records
 live in a module of their own (``records.users``, ``records.catalog``, ``records.orders``), so that a
