@@ -71,3 +71,18 @@ def test_records_live_in_the_cache_and_replays_validate_the_body(
     assert reused.status == 422
     assert reused.body["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert api.container.products.get(product.id).stock == 3
+
+
+def test_the_placement_is_hashed_as_before_the_typed_input() -> None:
+    """Powertools hashes the use case's input in its JSON form: the typed ``PlaceOrder`` must give the
+    dict the records were keyed by before it (else a retry across a deploy looks like a reused key)."""
+    from aws_lambda_powertools.utilities.idempotency.base import _prepare_data
+
+    from backend.schemas.orders import OrderLineIn, PlaceOrder
+
+    order = PlaceOrder(user_id="u1", key="k1", items=[OrderLineIn(product_id="p1", quantity=2)])
+    assert _prepare_data(order) == {
+        "userId": "u1",
+        "key": "k1",
+        "items": [{"productId": "p1", "quantity": 2}],
+    }

@@ -52,6 +52,16 @@ class OrderCreateIn(StrictIn):
         return items
 
 
+class PlaceOrder(CamelModel):
+    """Placing an order: whose, under which Idempotency-Key, what. The order use case takes it as
+    is, under Powertools idempotency, which hashes its JSON form (``userId`` and ``key`` name the
+    record; ``items`` must match on a retry)."""
+
+    user_id: str
+    key: str
+    items: list[OrderLineIn]
+
+
 class OrderStatusIn(StrictIn):
     status: OrderStatus
 

@@ -64,7 +64,9 @@ class Idempotent:
     config: IdempotencyConfig
     wait_seconds: float
 
-    def __call__(self, *args: Any, data: dict[str, Any], lambda_context: Any = None) -> Any:
+    def __call__(self, *args: Any, data: Any, lambda_context: Any = None) -> Any:
+        """Run the use case once per key; ``data`` is its input as the use case takes it (a dict, a
+        dataclass or a Pydantic model: Powertools hashes its JSON form)."""
         from aws_lambda_powertools.utilities.idempotency.exceptions import (
             IdempotencyAlreadyInProgressError,
             IdempotencyPersistenceLayerError,

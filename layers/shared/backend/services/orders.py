@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from backend.repositories.products import ProductsRepository
     from backend.repositories.users import UsersRepository
     from backend.schemas.jobs import EmailJob, OrderConfirmationJob, OrderProcessJob
+    from backend.schemas.orders import OrderLineIn, PlaceOrder
     from backend.services.idempotency import Idempotency, Idempotent
 
 #: How long a request waits for another one with its Idempotency-Key to finish (then 409).
@@ -69,14 +70,6 @@ def confirmation_job_id(order_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class LineRequest:
-    """One line of an order as the client asks for it: a product and a quantity."""
-
-    product_id: str
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
 class PlaceDeps:
     """What placing an order needs."""
 
@@ -89,25 +82,13 @@ class PlaceDeps:
 
 
 # ----------------------------------------------------------------------------- place
-def place_order(
-    deps: PlaceDeps,
-    *,
-    user_id: str,
-    idempotency_key: str,
-    items: Sequence[LineRequest],
-    lambda_context: Any = None,
-) -> OrderRecord:
+def place_order(deps: PlaceDeps, order: PlaceOrder, *, lambda_context: Any = None) -> OrderRecord:
     """Place an order once per (user, Idempotency-Key): a retry with the same body gets the same
     order; another body is 422 ``IDEMPOTENCY_KEY_REUSED``; a retry while the first is still running
     waits for it (then 409 ``IDEMPOTENCY_IN_PROGRESS``). The key is scoped to the user: one user's
     key never replays another's order."""
-    data = {
-        "userId": user_id,
-        "key": idempotency_key,
-        "items": [{"productId": i.product_id, "quantity": i.quantity} for i in items],
-    }
-    order: OrderRecord = deps.placement()(deps, data=data, lambda_context=lambda_context)
-    return order
+    placed: OrderRecord = deps.placement()(deps, data=order, lambda_context=lambda_context)
+    return placed
 
 
 def placement(idempotency: Idempotency) -> Idempotent:
@@ -121,10 +102,9 @@ def placement(idempotency: Idempotency) -> Idempotent:
     )
 
 
-def _place(deps: PlaceDeps, *, data: dict[str, Any]) -> OrderRecord:
+def _place(deps: PlaceDeps, *, data: PlaceOrder) -> OrderRecord:
     """The use case behind the idempotency: price, one transaction, then enqueue ``order.process``."""
-    user_id = str(data["userId"])
-    wanted = [LineRequest(str(i["productId"]), int(i["quantity"])) for i in data["items"]]
+    user_id, wanted = data.user_id, data.items
     for attempt in range(1, PLACE_ATTEMPTS + 1):
         lines = _priced_lines(deps.products, wanted)
         try:
@@ -149,7 +129,7 @@ def _place(deps: PlaceDeps, *, data: dict[str, Any]) -> OrderRecord:
     return order
 
 
-def _priced_lines(products: ProductsRepository, wanted: Sequence[LineRequest]) -> list[OrderLine]:
+def _priced_lines(products: ProductsRepository, wanted: Sequence[OrderLineIn]) -> list[OrderLine]:
     """Each line priced and named from its product (one BatchGetItem). Unknown or inactive products
     are 400 naming them; visibly short stock is 409 OUT_OF_STOCK before any write (the transaction's
     conditions still decide every race)."""

@@ -21,6 +21,7 @@ from backend.schemas.orders import (
     OrderListQuery,
     OrderOut,
     OrderStatusIn,
+    PlaceOrder,
 )
 from backend.services import orders as orders_service
 from backend.services.principal import Principal
@@ -64,9 +65,7 @@ def place_order(
     try:
         order = orders_service.place_order(
             container.place_order,
-            user_id=principal.user_id,
-            idempotency_key=idempotency_key,
-            items=[orders_service.LineRequest(i.product_id, i.quantity) for i in body.items],
+            PlaceOrder(user_id=principal.user_id, key=idempotency_key, items=body.items),
             lambda_context=request.scope.get("aws.context"),
         )
     except IdempotencyInProgressError as exc:
