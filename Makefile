@@ -18,7 +18,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # where `make test` logs every AWS request the functions make, for the IAM contract (tests/contract)
 REQUEST_LOG   := .aws-requests
 
-.PHONY: help venv dev test contract unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench bench-check invoke invoke-env fire redrive clean
+.PHONY: help venv dev test test-fast contract unit integration lint typecheck check validate audit audit-strict fuzz build verify-build deploy deploy-prod bench bench-check bench-record invoke invoke-env fire redrive clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/$$(PORT)/$(PORT)/g' \
@@ -51,6 +51,9 @@ test: $(STAMP) check ## lint, types, template checks, security audit, unit, inte
 contract: $(STAMP) ## the IAM contract: the AWS requests the last `make test` recorded, against each function's role
 	AWS_REQUEST_LOG_DIR=$(CURDIR)/$(REQUEST_LOG) $(PY) -m pytest tests/contract -m contract -s -q
 
+test-fast: $(STAMP) lint typecheck ## before a commit (~2 min): ruff, mypy and the unit tests, in parallel
+	$(PY) -m pytest tests/unit -n 2 -q
+
 unit: $(STAMP) ## unit tests only (moto in-process)
 	$(PY) -m pytest tests/unit
 
@@ -73,6 +76,7 @@ audit: $(STAMP) $(CHECKOV_STAMP) ## static security: bandit, pip-audit (AUDIT_ST
 	$(PY) scripts/audit_deps.py
 	$(VENV)/bin/cfn-lint template.yaml
 	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(PY) scripts/checkov_skips.py
 	$(PY) scripts/scan_secrets.py
 
 fuzz: $(STAMP) ## schemathesis against the merged OpenAPI of a local cloud: anonymous, USER and ADMIN passes
@@ -87,11 +91,14 @@ build: $(STAMP) ## sam build for arm64/python3.13 (no Docker), then ship bytecod
 verify-build: ## check the built artifacts (arm64 only, .pyc shipped)
 	$(PY) scripts/postbuild.py --verify-only .aws-sam/build
 
-bench: $(STAMP) ## the performance report (docs/benchmarks.md): cold start, layer, warm path, memory, requests, load; ARGS=--quick
+bench: $(STAMP) ## the performance report (.bench/benchmarks.md; bench-record: docs/benchmarks.md): cold start, layer, warm path, memory, requests, load; ARGS=--quick
 	$(PY) -m scripts.bench $(ARGS)
 
 bench-check: $(STAMP) ## make bench, failing when any row is over budget
 	$(PY) -m scripts.bench --check $(ARGS)
+
+bench-record: $(STAMP) ## make bench, writing the committed docs/benchmarks.md (make bench writes .bench/, git-ignored)
+	$(PY) -m scripts.bench --record $(ARGS)
 
 audit-strict: $(STAMP) ## the dependency audit, failing when it cannot reach the vulnerability service (deploys run it)
 	AUDIT_STRICT=1 $(PY) scripts/audit_deps.py
@@ -115,4 +122,4 @@ redrive: $(STAMP) ## move a DLQ's messages back to their queue on the running lo
 	$(PY) -m local redrive $(QUEUE) --port $(PORT)
 
 clean: ## remove build outputs and the virtual environment
-	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache .bench $(REQUEST_LOG)

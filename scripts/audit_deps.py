@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -32,13 +33,18 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = ("layers/shared/requirements.txt", "requirements-dev.txt", "requirements-checkov.txt")
 
 
+def canonical(name: str) -> str:
+    """A project name as PyPI compares them (PEP 503): ``boolean.py`` and ``Boolean_Py`` are one."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
 def pinned(requirement: Path) -> set[str]:
     """The names a requirement file pins with ``==`` (its own lines, not its includes)."""
     names = set()
     for line in requirement.read_text(encoding="utf-8").splitlines():
         text = line.split("#", 1)[0].strip()
         if "==" in text and not text.startswith("-"):
-            names.add(text.split("==", 1)[0].split("[", 1)[0].strip().lower().replace("_", "-"))
+            names.add(canonical(text.split("==", 1)[0].split("[", 1)[0]))
     return names
 
 
@@ -88,7 +94,7 @@ def judge(
     not_audited: list[str] = []
     audited = 0
     dependencies = report.get("dependencies", [])
-    reported = {str(dep.get("name", "")).lower().replace("_", "-") for dep in dependencies}
+    reported = {canonical(str(dep.get("name", ""))) for dep in dependencies}
     not_audited += [f"{name}: not in pip-audit's report" for name in sorted(expected - reported)]
     for dependency in dependencies:
         name = f"{dependency.get('name')}=={dependency.get('version', '?')}"
@@ -100,6 +106,32 @@ def judge(
             fixes = ", ".join(vuln.get("fix_versions") or []) or "no fixed version"
             vulnerable.append(f"{name}: {vuln.get('id')} ({fixes})")
     return vulnerable, not_audited, audited
+
+
+#: What pip-audit says of a package it could not look up: the service answered nothing for it, or
+#: could not be reached at all (pip-audit does not tell the two apart).
+_NOT_LOOKED_UP = "Dependency not found on PyPI"
+
+
+def not_run_report(not_audited: list[str], audited: int) -> list[str]:
+    """What to say when some pins were not checked. pip-audit calls every package it could not look
+    up "not found on PyPI"; when none could be looked up, that is the service being unreachable
+    (offline, a proxy), not a broken pin, and the report says so instead of repeating the wording."""
+    lookups = [item for item in not_audited if _NOT_LOOKED_UP in item]
+    if audited == 0 and len(lookups) == len(not_audited):
+        return [
+            f"AUDIT NOT RUN (offline): the vulnerability service (PyPI's JSON API) could not be reached "
+            f"from here, so none of the {len(not_audited)} pinned requirements was checked (pip-audit words "
+            "this as 'Dependency not found on PyPI' for each: the pins are not at fault).",
+            "  Run `make audit-strict` where https://pypi.org is reachable (the deploy targets do).",
+        ]
+    lines = [
+        f"AUDIT NOT RUN: {len(not_audited)} pinned requirement(s) could not be checked ({audited} could):",
+    ]
+    lines += [f"  {item}" for item in not_audited[:5]]
+    if len(not_audited) > 5:
+        lines.append(f"  … and {len(not_audited) - 5} more")
+    return lines
 
 
 def main() -> int:
@@ -126,19 +158,15 @@ def main() -> int:
         print("Upgrade the pin, or waive the advisory in pyproject.toml with the reason.", file=sys.stderr)
         return 1
     if not_audited:
-        print(
-            f"AUDIT NOT RUN: {len(not_audited)} pinned requirement(s) could not be checked "
-            f"({audited} could); the vulnerability service is probably unreachable from here:",
-            file=sys.stderr,
-        )
-        for item in not_audited[:5]:
-            print(f"  {item}", file=sys.stderr)
-        if len(not_audited) > 5:
-            print(f"  … and {len(not_audited) - 5} more", file=sys.stderr)
+        for line in not_run_report(not_audited, audited):
+            print(line, file=sys.stderr)
         if strict:
             print("AUDIT_STRICT is set: failing.", file=sys.stderr)
             return 1
-        print("Not failing (set AUDIT_STRICT=1 to fail, as the deploy pipeline does).", file=sys.stderr)
+        print(
+            "Not failing (set AUDIT_STRICT=1 to fail, as `make audit-strict` and deploys do).",
+            file=sys.stderr,
+        )
         return 0
     print(f"AUDIT OK: {audited} pinned requirements, no known vulnerabilities")
     return 0

@@ -1,6 +1,7 @@
 """`make bench`: the performance report of issue #6, measured in one run.
 
-    make bench                    # print the report, write docs/benchmarks.md, exit 0
+    make bench                    # print the report, write .bench/benchmarks.md (git-ignored), exit 0
+    make bench-record             # the same, and write the committed docs/benchmarks.md
     make bench ARGS=--quick       # fewer rounds (3), shorter load test (~3 min in all)
     make bench-check              # the same, exit 1 when any row is over budget
 

@@ -27,6 +27,8 @@ import pytest
 from scripts import postbuild
 
 ROOT = Path(__file__).resolve().parents[2]
+# one worker runs the module, so the real sam build (a module fixture) runs once per `make test`
+pytestmark = pytest.mark.xdist_group("sam-build")
 
 FAKE_TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31

@@ -15,6 +15,7 @@ import threading
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -93,6 +94,7 @@ def pytest_configure(config: pytest.Config) -> None:
     ddb.add_listener(guard.listen)
     config.pluginmanager.register(guard, "dynamodb-scan-guard")
     config.pluginmanager.register(SecretLogGuard(), "secret-log-guard")
+    config.pluginmanager.register(FolderGuard(), "test-folder-guard")
     config.addinivalue_line(
         "markers", "allow_secrets_in_output: the test prints secret-like text on purpose (guard tests)"
     )
@@ -131,3 +133,39 @@ class SecretLogGuard:
             report.outcome = "failed"
             report.longrepr = f"secret material in captured output of {item.nodeid}: {', '.join(found)}"
         return report  # type: ignore[return-value]
+
+
+# ----------------------------------------------------------------------------- no folder drops out
+TESTS_ROOT = Path(__file__).resolve().parents[1]
+
+
+def folders_with_tests(root: Path = TESTS_ROOT) -> set[str]:
+    """The folders under tests/ that hold test modules (``test_*.py``), by name."""
+    return {
+        path.relative_to(root).parts[0]
+        for path in root.rglob("test_*.py")
+        if len(path.relative_to(root).parts) > 1 and "__pycache__" not in path.parts
+    }
+
+
+def folders_without_tests(collected: Iterable[Path], root: Path = TESTS_ROOT) -> list[str]:
+    """Test folders none of whose tests were collected (before any -m/-k deselection)."""
+    seen = {
+        path.resolve().relative_to(root).parts[0] for path in collected if path.resolve().is_relative_to(root)
+    }
+    return sorted(folders_with_tests(root) - seen)
+
+
+class FolderGuard:
+    """A plain `pytest` (the whole suite, as `make test` runs it) fails when a folder of tests
+    contributes no collected test: pytest's ``norecursedirs`` once hid tests/build this way."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+            return  # a folder or test named on the command line: the others are left out on purpose
+        missing = folders_without_tests(item.path for item in items)
+        if missing:
+            raise pytest.UsageError(
+                f"no test collected from tests/{', tests/'.join(missing)}: check norecursedirs and the file names"
+            )

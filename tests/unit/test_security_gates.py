@@ -135,6 +135,18 @@ def test_the_audit_never_passes_silently(
     assert says in captured.out + captured.err
 
 
+def test_an_unreachable_service_is_reported_as_offline_not_as_unknown_pins() -> None:
+    offline = audit_deps.not_run_report([f"req.txt: {SKIPPED['skip_reason']}"] * 3, audited=0)
+    assert offline[0].startswith("AUDIT NOT RUN (offline)")
+    assert "none of the 3" in offline[0]
+    assert len(offline) == 2  # no line per package repeating pip-audit's "not found on PyPI"
+    assert "make audit-strict" in offline[1]
+    # some looked up, one not: that one is named, as pip-audit said it
+    partial = audit_deps.not_run_report([f"req.txt: {SKIPPED['skip_reason']}"], audited=4)
+    assert partial[0].startswith("AUDIT NOT RUN: 1 pinned requirement(s)")
+    assert SKIPPED["skip_reason"] in partial[1]
+
+
 def test_pins_are_read_from_each_file_itself(tmp_path: Path) -> None:
     path = tmp_path / "requirements.txt"
     path.write_text("-r other.txt\nmoto[server]==5.2.5  # comment\nPyYAML==6.0\nunpinned>=1\n# x==1\n")
@@ -189,3 +201,16 @@ def test_every_checkov_waiver_in_the_template_gives_a_reason() -> None:
     for logical_id, skip in skips:
         assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (logical_id, skip)
         assert len(str(skip.get("comment", "")).strip()) >= 40, f"{logical_id} {skip['id']}: give the reason"
+
+
+def test_checkov_skips_are_listed_with_their_reasons_and_one_without_fails() -> None:
+    import checkov_skips
+
+    template = {
+        "Resources": {
+            "A": {"Metadata": {"checkov": {"skip": [{"id": "CKV_1", "comment": "why"}]}}},
+            "B": {"Metadata": {"checkov": {"skip": [{"id": "CKV_1", "comment": "why"}, {"id": "CKV_2"}]}}},
+        }
+    }
+    assert checkov_skips.skips(template) == {("CKV_1", "why"): ["A", "B"], ("CKV_2", ""): ["B"]}
+    assert checkov_skips.main() == 0  # template.yaml: every skip has its reason
