@@ -27,7 +27,8 @@ import pytest
 from scripts import postbuild
 
 ROOT = Path(__file__).resolve().parents[2]
-# one worker runs the module, so the real sam build (a module fixture) runs once per `make test`
+# one worker should run the module, so the real sam build (a module fixture) runs once per
+# `make test`; each build is self-contained (--no-cached) in case it runs on both
 pytestmark = pytest.mark.xdist_group("sam-build")
 
 FAKE_TEMPLATE = """\
@@ -516,7 +517,18 @@ def real_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealBuild]:
     }
     started = time.monotonic()
     result = subprocess.run(
-        [str(sam), "build", "--parallel", "--build-dir", str(build_dir), "--cache-dir", str(work / "cache")],
+        # --no-cached: samconfig.toml's cached build keeps dependencies in the repository's
+        # .aws-sam/deps, which two builds at once (xdist workers, a `make build` alongside) corrupt
+        [
+            str(sam),
+            "build",
+            "--parallel",
+            "--no-cached",
+            "--build-dir",
+            str(build_dir),
+            "--cache-dir",
+            str(work / "cache"),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
