@@ -295,6 +295,15 @@ def _running_cloud(url: str) -> dict[str, Any] | None:
     return health if isinstance(health, dict) and "endpointUrl" in health else None
 
 
+def _gateway_cloud(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The health document of the local cloud at ``--host``/``--port``; None, said on stderr, if none."""
+    base = f"http://{args.host}:{args.port}"
+    running = _running_cloud(base)
+    if running is None:
+        print(f"error: no local cloud answers on {base}; start one with `make dev`", file=sys.stderr)
+    return running
+
+
 def _parameter_text(value: Any) -> str:
     return ",".join(str(item) for item in value) if isinstance(value, list) else str(value)
 
@@ -363,10 +372,8 @@ def invoke(args: argparse.Namespace) -> int:
 
 
 def invoke_env(args: argparse.Namespace) -> int:
-    base = f"http://{args.host}:{args.port}"
-    running = _running_cloud(base)
+    running = _gateway_cloud(args)
     if running is None:
-        print(f"error: no local cloud answers on {base}; start one with `make dev`", file=sys.stderr)
         return 1
     # the running cloud's parameter values (its resources were named with them), unless overridden here
     overrides = {
@@ -406,10 +413,8 @@ def fire(args: argparse.Namespace) -> int:
 
 
 def send(args: argparse.Namespace) -> int:
-    base = f"http://{args.host}:{args.port}"
-    running = _running_cloud(base)
+    running = _gateway_cloud(args)
     if running is None:
-        print(f"error: no local cloud answers on {base}; start one with `make dev`", file=sys.stderr)
         return 1
     queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
     if args.queue not in queues:
@@ -449,10 +454,8 @@ def redrive(args: argparse.Namespace) -> int:
 
     if args.aws:
         return _redrive_aws(args)
-    base = f"http://{args.host}:{args.port}"
-    running = _running_cloud(base)
+    running = _gateway_cloud(args)
     if running is None:
-        print(f"error: no local cloud answers on {base}; start one with `make dev`", file=sys.stderr)
         return 1
     queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
     for logical in (args.queue, args.to):

@@ -39,7 +39,7 @@ DEFAULT_ENDPOINT_HOST = "host.docker.internal"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 # What instance_environment adds that only fits a process on this machine, or that the Lambda
 # container sets itself (AWS_LAMBDA_* too); a variable the template declares is always kept.
-_MACHINE_ONLY = frozenset(
+MACHINE_ONLY = frozenset(
     {
         "PATH",
         "HOME",
@@ -131,7 +131,7 @@ def build(stack: Stack, endpoint_url: str, *, endpoint_host: str = DEFAULT_ENDPO
         functions[logical_id] = {
             key: rehost(value)
             for key, value in env.items()
-            if key in spec.environment or not (key in _MACHINE_ONLY or key.startswith("AWS_LAMBDA_"))
+            if key in spec.environment or not (key in MACHINE_ONLY or key.startswith("AWS_LAMBDA_"))
         }
         declared.update(spec.environment)
     container: dict[str, str] = {}

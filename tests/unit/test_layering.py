@@ -15,36 +15,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "layers" / "shared" / "backend"
 
-#: What each package of the shared layer may not import (a prefix of the imported module's name).
+#: What each package of the shared layer may not import (a prefix of the imported module's name):
+#: every layer above it, from the adapters down.
+ADAPTERS = ("backend.http", "backend.jobs")
+WIRING_AND_UP = ("backend.wiring", *ADAPTERS)
+SERVICES_AND_UP = ("backend.services", *WIRING_AND_UP)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "backend.models": (
-        "backend.records",
-        "backend.repositories",
-        "backend.services",
-        "backend.schemas",
-        "backend.http",
-        "backend.jobs",
-        "backend.wiring",
-    ),
-    "backend.records": (
-        "backend.repositories",
-        "backend.services",
-        "backend.schemas",
-        "backend.http",
-        "backend.jobs",
-        "backend.wiring",
-    ),
-    "backend.schemas": (
-        "backend.repositories",
-        "backend.services",
-        "backend.http",
-        "backend.jobs",
-        "backend.wiring",
-    ),
-    "backend.repositories": ("backend.services", "backend.http", "backend.jobs", "backend.wiring"),
-    "backend.cache": ("backend.services", "backend.http", "backend.jobs", "backend.wiring"),
-    "backend.services": ("backend.http", "backend.jobs", "backend.wiring"),
-    "backend.wiring": ("backend.http", "backend.jobs"),
+    "backend.models": ("backend.records", "backend.schemas", "backend.repositories", *SERVICES_AND_UP),
+    "backend.records": ("backend.schemas", "backend.repositories", *SERVICES_AND_UP),
+    "backend.schemas": ("backend.repositories", *SERVICES_AND_UP),
+    "backend.repositories": SERVICES_AND_UP,
+    "backend.cache": SERVICES_AND_UP,
+    "backend.services": WIRING_AND_UP,
+    "backend.wiring": ADAPTERS,
     "backend.jobs": ("backend.http",),
 }
 #: Outside the shared layer: only the functions that serve HTTP may import ``backend.http``.

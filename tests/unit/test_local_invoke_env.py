@@ -22,32 +22,11 @@ from local import cli
 from local.cloud import CloudOptions, LocalCloud
 from local.console import Console
 from local.emulator import FAKE_CREDENTIALS
-from local.invoke_env import attached_stack, build
+from local.invoke_env import MACHINE_ONLY, attached_stack, build
 from local.template import ROOT, TEMPLATE_PATH, load_template
 
 DOCKER_HOST = "host.docker.internal"
 REGION = "us-east-1"
-# What the local cloud gives its processes that only fits a process on this machine, or that a
-# Lambda container sets itself; everything else must reach the file.
-MACHINE_ONLY = {
-    "PATH",
-    "HOME",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TMPDIR",
-    "TEMP",
-    "TMP",
-    "SYSTEMROOT",
-    "PYTHONPATH",
-    "PYTHONUNBUFFERED",
-    "PYTHONDONTWRITEBYTECODE",
-    "AWS_REQUEST_LOG_DIR",
-    "LAMBDA_TASK_ROOT",
-    "_HANDLER",
-    "TZ",
-    "AWS_EXECUTION_ENV",
-}
 ENDPOINT_VARIABLES = (
     "AWS_ENDPOINT_URL",
     "AWS_REGION",

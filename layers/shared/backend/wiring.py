@@ -359,23 +359,21 @@ def reset() -> None:
     previous = get_container() if get_container.cache_info().currsize else None
     get_container.cache_clear()
     get_settings.cache_clear()
-    for module, reset_member in _MODULE_RESETS:
+    for module, reset_name in _MODULE_RESETS:
         loaded = sys.modules.get(module)
         if loaded is not None:
-            reset_member(loaded)
+            getattr(loaded, reset_name)()
     if previous is not None:
         previous.close()
 
 
-def _clear_parameters(module: Any) -> None:
-    module.clear_caches()
-
-
-#: The process caches outside the container, by module (each cleared only if the module is loaded).
-_MODULE_RESETS: tuple[tuple[str, Callable[[Any], None]], ...] = (
-    ("backend.aws", lambda aws: aws.reset_clients()),
-    ("backend.models.base", lambda base: base.reset_connection()),
-    ("backend.config", lambda config: config.clear_caches()),
-    ("aws_lambda_powertools.utilities.parameters", _clear_parameters),
-    ("backend.services.tokens", lambda tokens: tokens.forget_verified_tokens()),
+#: The process caches outside the container: (module, the function that clears it), each called
+#: only if the module is loaded. Powertools parameters are cleared on their own too: the cache's
+#: password reader uses them without ``backend.config``.
+_MODULE_RESETS: tuple[tuple[str, str], ...] = (
+    ("backend.aws", "reset_clients"),
+    ("backend.models.base", "reset_connection"),
+    ("backend.config", "clear_caches"),
+    ("aws_lambda_powertools.utilities.parameters", "clear_caches"),
+    ("backend.services.tokens", "forget_verified_tokens"),
 )

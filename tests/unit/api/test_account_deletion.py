@@ -13,8 +13,12 @@ import pytest
 from backend.records import PageRequest
 from backend.schemas.jobs import PurgeUserPostsJob
 from backend.services import maintenance
+from local.events import sqs_record
 from tests.support.apigw import FakeContext
 from tests.support.identity import Api
+
+#: The maintenance queue as template.yaml names it with Stage=test (the IAM contract checks the requests).
+MAINTENANCE_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:app-backend-maintenance-test"
 
 
 @pytest.fixture
@@ -45,17 +49,7 @@ def test_posts_that_do_not_fit_are_purged_by_the_worker(api: Api, maintenance_qu
 
     from backend.jobs.worker import create_worker_handler
 
-    record = {
-        "messageId": "m-1",
-        "receiptHandle": "r",
-        "body": messages[0]["Body"],
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "x",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:app-backend-maintenance-test",
-        "awsRegion": "us-east-1",
-    }
+    record = sqs_record(messages[0], MAINTENANCE_QUEUE_ARN)
     result = create_worker_handler()({"Records": [record]}, FakeContext())
     assert result == {"batchItemFailures": []}
     assert posts.list_by_author(account.id, PageRequest(limit=100)).items == ()
@@ -96,17 +90,8 @@ def test_the_worker_enqueues_the_follow_up_on_the_maintenance_queue(
         maintenance, "purge_user_posts", functools.partial(maintenance.purge_user_posts, time_budget=0)
     )
     job = PurgeUserPostsJob(job_id=f"purge-posts-{account.id}-0", user_id=account.id)
-    record = {
-        "messageId": "m-1",
-        "receiptHandle": "r",
-        "body": job.model_dump_json(by_alias=True),
-        "attributes": {"ApproximateReceiveCount": "1"},
-        "messageAttributes": {},
-        "md5OfBody": "x",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:app-backend-maintenance-test",
-        "awsRegion": "us-east-1",
-    }
+    message = {"MessageId": "m-1", "ReceiptHandle": "r", "Body": job.model_dump_json(by_alias=True)}
+    record = sqs_record({**message, "Attributes": {"ApproximateReceiveCount": "1"}}, MAINTENANCE_QUEUE_ARN)
     assert create_worker_handler()({"Records": [record]}, FakeContext()) == {"batchItemFailures": []}
     messages = boto3.client("sqs").receive_message(QueueUrl=maintenance_queue)["Messages"]
     follow_up = json.loads(messages[0]["Body"])
