@@ -71,18 +71,25 @@ class Api:
     def container(self) -> Container:
         return get_container()
 
-    def account(
+    def user(
         self, role: Role = Role.USER, *, email: str | None = None, name: str = "Test User"
-    ) -> Account:
+    ) -> UserRecord:
+        """A user record and nothing else: no session, no token (what a job's tests need: a process
+        of the worker's kind cannot sign tokens)."""
         from backend.services import passwords
 
         n = next(_counter)
-        user = self.container.users.create(
+        return self.container.users.create(
             email=email or f"user{n}-{role.value.lower()}@example.com",
             password_hash=_password_hash(passwords),
             name=name,
             role=role,
         )
+
+    def account(
+        self, role: Role = Role.USER, *, email: str | None = None, name: str = "Test User"
+    ) -> Account:
+        user = self.user(role, email=email, name=name)
         secret = tokens.new_refresh_secret()
         now = self.container.clock()
         session = self.container.sessions.create(

@@ -7,8 +7,8 @@
 - exactly the functions with ``CONFIG_PARAMETER_NAME`` may read SSM.
 
 The variables come from the models' fields (their aliases are the variable names), never from a
-list here. What is written here, in ``READS``, is the one thing the models cannot say: which fields
-of the shared ``Settings`` (and ``CacheSettings``) each kind of function uses.
+list here, and which of them each kind of function reads comes from its settings model
+(``backend.settings.KINDS``: each kind is composed of the parts it reads).
 """
 
 from __future__ import annotations
@@ -23,47 +23,23 @@ from pydantic import BaseModel
 from backend.cache.settings import CacheSettings
 from backend.config import RuntimeConfig
 from backend.observability import XRAY_SDK_TRACING_ENV
-from backend.settings import Settings
+from backend.settings import KINDS, Settings
 from local.template import ROOT, load_template
 
-#: The settings models a function loads, by a short prefix used in ``READS`` ("cache.url").
+#: The settings models a function loads, by a short prefix ("cache.url").
 MODELS: dict[str, type[BaseModel]] = {"": Settings, "cache.": CacheSettings}
 
-#: Fields every function reads (besides the models' required fields, which are derived below).
-EVERY_FUNCTION = {"stage", "version", "service"}
-#: Fields every API function reads: CORS (backend.http.app) and the token-signing key (keyring).
-API = {"cors_allowed_origins", "token_secret_name"}
-#: The fields each kind of function reads, by POWERTOOLS_SERVICE_NAME, found by following its
-#: app.py's routers (or jobs) to the services and the settings they use.
-#: ``config_parameter_name``: the SSM document is read through ``Container.config()`` by the identity
-#: services only: auth.sign_up/sign_in/refresh (routers/auth.py, AuthFunction) and
-#: account._limit_emails (routers/account.py → AuthFunction; routers/me.py → UsersFunction). The
-#: worker builds the identity collaborators too (password-reset requests, SES notifications), but
-#: never calls their ``config``.
-READS: dict[str, set[str]] = {
-    "auth": API | {"config_parameter_name", "email_queue_url", "web_app_url"},
-    "users": API | {"config_parameter_name", "email_queue_url", "maintenance_queue_url", "web_app_url"},
-    "products": API | {"cache.url", "cache.auth_secret_name"},
-    "content": API | {"cache.url", "cache.auth_secret_name"},
-    "orders": API | {"order_queue_url", "email_queue_url"},
-    "worker": {
-        "mail_from",
-        "ses_configuration_set",
-        "web_app_url",  # links in password-reset emails
-        "order_queue_url",  # order.process enqueues order.send-confirmation
-        "maintenance_queue_url",  # purge follow-ups
-        "email_queue_url",  # email jobs SES throttles are put back, delayed (services/email.py)
-    },
-    "scheduled": {
-        "email_queue_url",
-        "order_queue_url",
-        "ops_email",
-        "monitored_dlq_urls",
-        "pending_order_requeue_after_seconds",
-        "pending_order_cancel_after_seconds",
-        "low_stock_threshold",
-    },
-}
+#: Fields the read cache's users read (``CachedReads`` in a kind): where Redis is and its password.
+CACHE_CONNECTION = {"cache.url", "cache.auth_secret_name"}
+
+
+def reads(kind: str) -> set[str]:
+    """The fields a kind of function reads: its settings model's, and the cache's when it has the
+    ``CachedReads`` part."""
+    model = KINDS[kind]
+    return set(model.model_fields) | (CACHE_CONNECTION if model.reads_cache else set())
+
+
 #: Fields the template leaves unset on purpose, with why: their default is what is deployed.
 DEFAULTED: dict[str, str] = {
     "region": "Lambda sets AWS_REGION",
@@ -134,7 +110,7 @@ def service(template: dict[str, Any], logical_id: str) -> str:
 
 def needed(kind: str) -> set[str]:
     """The variables a function of this kind reads, by their settings fields' aliases."""
-    return {alias(f) for f in EVERY_FUNCTION | required() | READS[kind]} - {
+    return {alias(f) for f in reads(kind) - set(DEFAULTED)} - {
         alias(f) for (k, f) in NOT_SET_YET if k == kind
     }
 
@@ -183,19 +159,21 @@ def ssm_document(template: dict[str, Any]) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- the mapping itself
 def test_every_settings_field_is_read_by_some_function_or_deliberately_defaulted() -> None:
-    used = EVERY_FUNCTION | set().union(*READS.values())
+    used = set().union(*(reads(kind) for kind in KINDS))
     every = set(fields())
     unknown = (used | set(DEFAULTED) | {f for _, f in NOT_SET_YET}) - every
     assert not unknown, f"not fields of the settings models (renamed?): {sorted(unknown)}"
     unclassified = every - used - set(DEFAULTED) - required()
-    assert not unclassified, f"say which functions read these (READS) or why they stay unset: {unclassified}"
+    assert not unclassified, (
+        f"add these to a kind (backend.settings.KINDS) or say why they stay unset: {unclassified}"
+    )
     for field in DEFAULTED:
         assert not fields()[field].is_required(), f"{field} has no default, so it cannot stay unset"
 
 
 def test_every_function_has_a_kind(template: dict[str, Any]) -> None:
     kinds = {logical_id: service(template, logical_id) for logical_id in functions(template)}
-    assert set(kinds.values()) == set(READS), kinds
+    assert set(kinds.values()) == set(KINDS), kinds
 
 
 # ----------------------------------------------------------------------------- environment

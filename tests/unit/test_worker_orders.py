@@ -70,7 +70,7 @@ def confirmation(order_id: str) -> dict[str, Any]:
 
 @pytest.fixture
 def order(api: Api) -> OrderRecord:
-    user = api.account(name="<script>alert(1)</script>")
+    user = api.user(name="<script>alert(1)</script>")
     mug = api.container.products.create(name="Mug & <b>co</b>", price=Decimal("12.50"), stock=10)
     tea = api.container.products.create(name="Tea", price=Decimal("3.99"), stock=10)
     lines = [

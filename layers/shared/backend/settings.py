@@ -4,13 +4,26 @@ Every function reads its configuration here. A missing or invalid setting fails 
 with a ``ConfigurationError`` that names the environment variable, instead of failing later in
 some request. Runtime-tunable values (token lifetimes, rate limits) live in SSM instead: see
 ``backend.config``.
+
+The variables are declared once, in small parts (``Core``, ``Api``, ``EmailQueue``...); each kind
+of function (the ``POWERTOOLS_SERVICE_NAME`` the template gives it) is a model composed of the
+parts it reads (``AuthSettings`` = core + API + runtime config + email queue + web links...), the
+way per-handler environment models are built from mixins. ``load_settings`` validates the
+environment against the kind's model only, so a bad value in a variable the function does not
+read cannot fail it, and ``require`` refuses a setting outside the kind by name. The template test
+(tests/unit/test_template_config.py) derives from these models which variables each function must
+be given, and that it is given no other.
+
+Code is typed against the whole ``Settings`` (every part): what a kind does not read keeps its
+default there. Processes that are no function (the tests, the local cloud's tools, scripts) get
+the whole model.
 """
 
 from __future__ import annotations
 
 import os
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
@@ -27,27 +40,70 @@ def _split_csv(value: Any) -> Any:
 CsvList = Annotated[list[str], BeforeValidator(_split_csv)]
 
 
-class Settings(BaseModel):
+class _Part(BaseModel):
     """Field aliases are the environment variable names (set by template.yaml)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    #: Whether functions of this kind use the read cache (``backend.cache.settings``).
+    reads_cache: ClassVar[bool] = False
+
+
+# ----------------------------------------------------------------------------- the parts
+class Core(_Part):
+    """What every function reads."""
 
     stage: Literal["dev", "prod", "test", "local"] = Field("dev", alias="APP_STAGE")
     version: str = Field("0.0.0", alias="APP_VERSION", min_length=1)
     service: str = Field("backend", alias="POWERTOOLS_SERVICE_NAME", min_length=1)
     region: str = Field("us-east-1", alias="AWS_REGION", min_length=1)
     table_name: str = Field(alias="TABLE_NAME", min_length=3, max_length=255)
+    #: How long SSM/Secrets Manager values are cached (Powertools parameters).
+    parameters_max_age_seconds: int = Field(300, alias="PARAMETERS_MAX_AGE_SECONDS", ge=0, le=3600)
+
+
+class Api(_Part):
+    """What every function behind API Gateway reads: CORS, the body limit, the signing key."""
+
     cors_allowed_origins: CsvList = Field(default_factory=list, alias="CORS_ALLOWED_ORIGINS")
-    config_parameter_name: str | None = Field(None, alias="CONFIG_PARAMETER_NAME")
     token_secret_name: str | None = Field(None, alias="TOKEN_SECRET_NAME")
+    max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=10 * 1_048_576)
+
+
+class RuntimeConfigPart(_Part):
+    """The SSM document of runtime-tunable values (``backend.config``)."""
+
+    config_parameter_name: str | None = Field(None, alias="CONFIG_PARAMETER_NAME")
+
+
+class EmailQueue(_Part):
     email_queue_url: str | None = Field(None, alias="EMAIL_QUEUE_URL")
+
+
+class OrderQueue(_Part):
     order_queue_url: str | None = Field(None, alias="ORDER_QUEUE_URL")
+
+
+class MaintenanceQueue(_Part):
     maintenance_queue_url: str | None = Field(None, alias="MAINTENANCE_QUEUE_URL")
-    mail_from: str | None = Field(None, alias="MAIL_FROM")
+
+
+class WebLinks(_Part):
     #: The web app whose pages the links in emails open (verify email, reset password...).
     web_app_url: str = Field("http://localhost:5173", alias="WEB_APP_URL", min_length=1)
+
+
+class Mail(_Part):
+    """Sending through SES."""
+
+    mail_from: str | None = Field(None, alias="MAIL_FROM")
     #: The SES configuration set that publishes bounces and complaints (empty: none).
     ses_configuration_set: str | None = Field(None, alias="SES_CONFIGURATION_SET")
+
+
+class Housekeeping(_Part):
+    """The scheduled tasks' thresholds and where their reports go."""
+
     ops_email: str | None = Field(None, alias="OPS_EMAIL")
     monitored_dlq_urls: CsvList = Field(default_factory=list, alias="MONITORED_DLQ_URLS")
     #: The order sweeper re-enqueues ``order.process`` for PENDING orders older than this.
@@ -60,23 +116,92 @@ class Settings(BaseModel):
     )
     #: The daily digest lists active products with less stock than this.
     low_stock_threshold: int = Field(5, alias="LOW_STOCK_THRESHOLD", ge=1, le=1_000_000)
-    max_body_bytes: int = Field(1_048_576, alias="MAX_BODY_BYTES", ge=1024, le=10 * 1_048_576)
-    parameters_max_age_seconds: int = Field(300, alias="PARAMETERS_MAX_AGE_SECONDS", ge=0, le=3600)
+
+
+class CachedReads(_Part):
+    """The read cache (its variables are ``backend.cache.settings.CacheSettings``)."""
+
+    reads_cache: ClassVar[bool] = True
+
+
+# ----------------------------------------------------------------------------- the kinds
+class AuthSettings(Core, Api, RuntimeConfigPart, EmailQueue, WebLinks):
+    """functions/auth: sign-up and sign-in limits (SSM), verification and reset emails."""
+
+
+class UsersSettings(Core, Api, RuntimeConfigPart, EmailQueue, MaintenanceQueue, WebLinks, CachedReads):
+    """functions/users: email changes (SSM limits, emails) and account deletion (purge jobs; the
+    deleted posts are invalidated in the read cache)."""
+
+
+class ProductsSettings(Core, Api, CachedReads):
+    """functions/products: the catalogue, read through the cache."""
+
+
+class ContentSettings(Core, Api, CachedReads):
+    """functions/content: posts and categories, read through the cache."""
+
+
+class OrdersSettings(Core, Api, OrderQueue, EmailQueue):
+    """functions/orders: placing enqueues processing; cancelling enqueues an email."""
+
+
+class WorkerSettings(Core, Mail, WebLinks, OrderQueue, MaintenanceQueue, EmailQueue, CachedReads):
+    """functions/worker: SES (links in emails), follow-up order and purge jobs (which invalidate the
+    purged posts in the read cache), and email jobs put back on their queue when SES throttles."""
+
+
+class ScheduledSettings(Core, EmailQueue, OrderQueue, Housekeeping):
+    """functions/scheduled: the sweeper re-enqueues orders, the digest and DLQ report email ops."""
+
+
+class Settings(
+    Core, Api, RuntimeConfigPart, EmailQueue, OrderQueue, MaintenanceQueue, WebLinks, Mail, Housekeeping
+):
+    """Every part: what the code is typed against, and what a process that is no function loads."""
 
     def require(self, field: str) -> str:
         """The value of an optional setting this code path needs; fails naming its variable."""
+        info = type(self).model_fields[field]
+        alias = info.alias or field.upper()
+        kind = self.kind_model
+        if kind is not None and field not in kind.model_fields:
+            raise ConfigurationError(
+                f"Setting {alias} is not one the {self.service} function reads "
+                f"({kind.__name__} in backend/settings.py): add the part that declares it"
+            )
         value = getattr(self, field)
         if not value:
-            alias = type(self).model_fields[field].alias or field.upper()
             raise ConfigurationError(f"Missing setting {alias}: this function needs it")
         return str(value)
 
+    @property
+    def kind_model(self) -> type[_Part] | None:
+        return KINDS.get(self.service)
+
+
+#: The settings model of each kind of function, by its POWERTOOLS_SERVICE_NAME.
+KINDS: dict[str, type[_Part]] = {
+    "auth": AuthSettings,
+    "users": UsersSettings,
+    "products": ProductsSettings,
+    "content": ContentSettings,
+    "orders": OrdersSettings,
+    "worker": WorkerSettings,
+    "scheduled": ScheduledSettings,
+}
+
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Validate settings from a mapping (the process environment by default)."""
+    """Validate settings from a mapping (the process environment by default), against the model of
+    the function's kind; what the kind does not read keeps its default."""
     env = dict(os.environ if environ is None else environ)
+    kind = KINDS.get(env.get("POWERTOOLS_SERVICE_NAME", ""))
     try:
-        return Settings.model_validate(env)
+        if kind is None:
+            return Settings.model_validate(env)
+        values = kind.model_validate(env).model_dump()
+        return Settings.model_validate(values)
     except PydanticValidationError as exc:
         problems = []
         for err in exc.errors():
