@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -21,6 +22,7 @@ from local.cache_probe import choose_cache
 from local.cloud import CloudOptions, LocalCloud
 from local.console import Console
 from local.emulator import AwsClients, Emulator
+from local.faults import FAULTS_ENV, FaultSpec, FaultSpecError
 from local.functions import FUNCTION_TYPES, FunctionConfigError, load_functions
 from local.gateway import PortInUseError
 from local.instances import FunctionPool, instance_environment
@@ -114,6 +116,13 @@ def _serve_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
+    )
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get(FAULTS_ENV, ""),
+        metavar="SPEC",
+        help="DynamoDB faults the functions meet, e.g. conflict:0.2,throttle:0.1,index-lag:500ms "
+        f"(default ${FAULTS_ENV}; docs/local-cloud.md)",
     )
     parser.add_argument(
         "--no-seed",
@@ -249,6 +258,11 @@ def serve(args: argparse.Namespace) -> int:
     template = (args.template or TEMPLATE_PATH).resolve()
     overrides = parse_parameter_overrides(args.parameter_overrides)
     cache = choose_cache(template, overrides)
+    try:
+        faults = FaultSpec.parse(args.faults)
+    except FaultSpecError as exc:
+        print(f"error: --faults: {exc}", file=sys.stderr)
+        return 2
     options = CloudOptions(
         template=template,
         host=args.host,
@@ -258,6 +272,7 @@ def serve(args: argparse.Namespace) -> int:
         sqs_visibility_override=args.sqs_visibility_override,
         reload=not args.no_reload,
         seed=not args.no_seed,
+        faults=faults,
     )
     stop = threading.Event()
 
@@ -274,6 +289,8 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     if cache is not None:
         cloud.console.line("cache", f"read cache: {cache}")
+    if faults.active:
+        cloud.console.line("faults", f"DynamoDB faults for the functions: {faults}")
     while not stop.wait(0.5):
         pass
     cloud.console.line("", "stopping the local cloud…")

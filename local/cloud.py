@@ -20,6 +20,7 @@ from local.console import Console
 from local.cors import CorsConfig
 from local.emulator import Emulator
 from local.events import scheduled_event
+from local.faults import FaultSpec
 from local.functions import FunctionSpec, ScheduleEvent, load_functions
 from local.gateway import Gateway, GatewayServer
 from local.instances import FunctionPool, InvokeOutcome, instance_environment
@@ -43,13 +44,15 @@ class CloudOptions:
     sqs_visibility_override: int | None = None
     reload: bool = True
     seed: bool = True
+    #: DynamoDB faults the functions meet (local.faults); none by default.
+    faults: FaultSpec = field(default_factory=FaultSpec)
 
 
 class LocalCloud:
     def __init__(self, options: CloudOptions, console: Console | None = None) -> None:
         self.options = options
         self.console = console or Console()
-        self.emulator = Emulator()
+        self.emulator = Emulator(faults=options.faults)
         self.mailbox = Mailbox()
         self.stack: Stack | None = None
         self.report = ProvisionReport()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.config import Config
 
+from local.faults import Faults, FaultSpec, FaultyDynamoDB, moto_key_schema
 from local.intrinsics import REGION
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class SerializedDynamoDB:
             return list(self.app(environ, start_response))
 
 
-def _threaded_moto_server(host: str, port: int) -> Any:
+def _threaded_moto_server(host: str, port: int, faults: Faults) -> Any:
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -127,7 +128,7 @@ def _threaded_moto_server(host: str, port: int) -> Any:
 
     class Server(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))
+            app = FaultyDynamoDB(SerializedDynamoDB(DomainDispatcherApplication(create_backend_app)), faults)
             self._server = make_server(
                 self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
             )
@@ -138,10 +139,13 @@ def _threaded_moto_server(host: str, port: int) -> Any:
 
 
 class Emulator:
-    """moto's ThreadedMotoServer on 127.0.0.1 and a free port, DynamoDB requests serialized."""
+    """moto's ThreadedMotoServer on 127.0.0.1 and a free port, DynamoDB requests serialized, and
+    the functions' DynamoDB requests meeting the faults of ``faults`` (local.faults: none unless
+    configured)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: Any = _threaded_moto_server(host, port)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, faults: FaultSpec | None = None) -> None:
+        self.faults = Faults(faults, key_schema=moto_key_schema())
+        self._server: Any = _threaded_moto_server(host, port, self.faults)
         self._started = False
         self._clients: AwsClients | None = None
 

@@ -11,7 +11,8 @@ policy that lets them work.
 
 Local endpoints: /_local (index), /_local/health, /_local/stats, /_local/routes, /_local/queues,
 /_local/schedules (+ POST /_local/schedules/<Function>/<Event>/fire), /_local/mail(.json) (DELETE
-clears it), POST /_local/functions/<Function>/recycle (fresh instances next time), /openapi.json
+clears it), POST /_local/functions/<Function>/recycle (fresh instances next time), GET and PUT
+/_local/faults (the DynamoDB faults the functions meet: local.faults), /openapi.json
 and /docs. ``HEAD`` is answered as ``GET`` (without the body) on all of them.
 
 The HTTP server itself (uvicorn, h11, framing and size limits) is in ``local.server``.
@@ -20,6 +21,7 @@ The HTTP server itself (uvicorn, h11, framing and size limits) is in ``local.ser
 from __future__ import annotations
 
 import html
+import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,7 @@ from local.events import (
     http_response,
     new_api_request_id,
 )
+from local.faults import FaultSpec, FaultSpecError
 from local.mailbox import mail_html, mail_json
 from local.openapi import CDN, docs_page, swagger_assets_dir
 from local.server import GatewayServer, PortInUseError, secure
@@ -156,6 +159,8 @@ class Gateway:
                 200, [("content-type", "application/json")], mail_json(cloud.mailbox.messages())
             ),
             ("DELETE", "/_local/mail"): lambda: HttpResponse.json(200, {"deleted": cloud.mailbox.clear()}),
+            ("GET", "/_local/faults"): lambda: HttpResponse.json(200, cloud.emulator.faults.stats()),
+            ("PUT", "/_local/faults"): lambda: self.set_faults(request),
         }
         page = pages.get((method, path))
         if page is not None:
@@ -168,6 +173,29 @@ class Gateway:
                 return _not_found(f"no function {parts[1]}")
             return HttpResponse.json(200, {"function": parts[1], "retired": pool.recycle()})
         return _not_found()
+
+    def set_faults(self, request: HttpRequest) -> HttpResponse:
+        """``PUT /_local/faults`` with ``{"spec": "conflict:0.2,index-lag:1s"}`` (``""``: none)."""
+        try:
+            body = json.loads(request.body or b"{}")
+            text = body["spec"] if isinstance(body, dict) else None
+            if not isinstance(text, str):
+                raise ValueError
+        except (ValueError, KeyError):
+            return HttpResponse.error(
+                400,
+                "VALIDATION_ERROR",
+                'expected a JSON body {"spec": "conflict:0.2,throttle:0.1,index-lag:500ms"}',
+            )
+        try:
+            spec = FaultSpec.parse(text)
+        except FaultSpecError as exc:
+            return HttpResponse.error(
+                400, "VALIDATION_ERROR", str(exc), details=[{"field": "spec", "message": str(exc)}]
+            )
+        self.cloud.emulator.faults.configure(spec)
+        self.cloud.console.line("faults", f"DynamoDB faults for the functions: {spec or 'none'}")
+        return HttpResponse.json(200, self.cloud.emulator.faults.stats())
 
     def fire(self, function: str, event: str) -> HttpResponse:
         scheduler = self.cloud.scheduler

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-pytest_plugins = ["tests.support.plugin"]
+pytest_plugins = ["tests.support.plugin", "tests.support.faults"]
 
 # Set before any boto3/botocore import so nothing can pick up real credentials or endpoints.
 os.environ.update(

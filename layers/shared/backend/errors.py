@@ -121,6 +121,18 @@ class UnavailableError(AppError):
 
     code = "SERVICE_UNAVAILABLE"
     default_message = "Service temporarily unavailable"
+    #: What the 503's Retry-After says.
+    retry_after_seconds = 5
+
+
+class BusyError(UnavailableError):
+    """DynamoDB refused a write (or a transactional read) because another request was changing one
+    of its items at that moment (``TransactionConflict``), or throttled a transaction, and the retries
+    did not get through: nothing was written, and the same request a moment later should."""
+
+    code = "SERVICE_BUSY"
+    default_message = "The data this request changes is busy with other requests: retry shortly"
+    retry_after_seconds = 1
 
 
 class ConfigurationError(AppError):

@@ -88,7 +88,7 @@ def app_error_response(exc: errors.AppError) -> JSONResponse:
     elif isinstance(exc, errors.UnauthorizedError):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     elif isinstance(exc, errors.UnavailableError):
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = str(exc.retry_after_seconds)
         logger.warning("dependency unavailable", extra={"reason": exc.message})
     return error_response(status, exc.code, exc.message, details=exc.details, headers=headers or None)
 

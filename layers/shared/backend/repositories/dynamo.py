@@ -6,17 +6,19 @@ Repositories go through these helpers so that every read is one of the three all
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection.table import TableConnection
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
 
-from backend.errors import UnavailableError
+from backend.errors import BusyError, UnavailableError
 from backend.models.base import TableItem
 
 type RawItem = dict[str, dict[str, Any]]
@@ -49,18 +51,52 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
+#: A single write that meets an ongoing transaction on its item is refused with this (the write is
+#: not applied; botocore does not retry it: :func:`retrying` does).
+TRANSACTION_CONFLICT: Final = "TransactionConflictException"
+#: How many times a write refused for a conflict is sent in all, and the cap of the jittered wait
+#: before each new attempt ("full jitter": a random wait up to 20 ms, 40 ms, 80 ms...).
+CONFLICT_ATTEMPTS: Final = 5
+_CONFLICT_BASE_SECONDS: Final = 0.02
+_CONFLICT_MAX_SECONDS: Final = 0.25
+
+
 @contextmanager
 def translated_errors() -> Iterator[None]:
-    """Turn throttling and connectivity failures into UnavailableError; let everything else through."""
+    """Turn throttling and connectivity failures into UnavailableError, and a transaction conflict
+    into BusyError (which :func:`retrying` retries); let everything else through."""
     try:
         yield
     except (PynamoDBException, ClientError) as exc:
         cause = exc.cause if isinstance(exc, PynamoDBException) else exc.__cause__
+        if error_code(exc) == TRANSACTION_CONFLICT:
+            raise BusyError() from exc
         if error_code(exc) in _UNAVAILABLE_CODES or isinstance(cause, BotoCoreError):
             raise UnavailableError("The database is temporarily unavailable") from exc
         raise
     except BotoCoreError as exc:  # connection errors, timeouts
         raise UnavailableError("The database is temporarily unavailable") from exc
+
+
+def conflict_backoff(attempt: int) -> float:
+    """The wait before attempt ``attempt + 1`` of a write refused for a conflict (full jitter)."""
+    cap = min(_CONFLICT_MAX_SECONDS, _CONFLICT_BASE_SECONDS * 2**attempt)
+    return random.uniform(0, cap)  # noqa: S311 - backoff jitter, not a secret
+
+
+def retrying[T](write: Callable[[], T], *, attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """Send ``write`` (one whole request, conditions included) again while DynamoDB refuses it
+    for a conflict (BusyError: nothing was applied), waiting a jittered moment between attempts;
+    past ``attempts`` the BusyError goes up (a 503 with Retry-After). Only for writes whose
+    conditions make a resend as safe as the first send: every repository write is one."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except BusyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(conflict_backoff(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def for_write[M: TableItem](model: M, version: int, *, new: bool) -> M:

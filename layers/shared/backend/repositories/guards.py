@@ -1,6 +1,7 @@
 """Unique guards: ``PK=UNIQUE#<KIND>#<value>, SK=UNIQUE``, written in the owner's transaction.
 
-Claiming a value is a Put with ``attribute_not_exists(PK)``; releasing it is a Delete conditioned on
+The guard is also how an owner is found by its value right after a write (``owner_of``: a consistent
+read of the base table, where an index would lag). Claiming a value is a Put with ``attribute_not_exists(PK)``; releasing it is a Delete conditioned on
 the owner, so a stale writer can never release a value someone else now holds. Because the claim and
 the owner's write are one transaction, two concurrent creates with the same value cannot both win.
 """
@@ -11,6 +12,7 @@ from typing import Final
 
 from backend.models import keys
 from backend.models.system import UniqueGuardModel
+from backend.repositories.dynamo import get_item
 from backend.repositories.transaction import Transaction, conflict, unexpected
 
 EMAIL: Final = "EMAIL"
@@ -23,6 +25,13 @@ def _guard(kind: str, value: str, owner: str) -> UniqueGuardModel:
     guard = UniqueGuardModel(keys.unique_pk(kind, value), keys.UNIQUE_SK)
     guard.owner = owner
     return guard
+
+
+def owner_of(kind: str, value: str) -> str | None:
+    """Who holds ``value`` now (the owner's PK), read from the base table with a strongly consistent
+    GetItem: unlike a global secondary index, it sees a claim the moment its transaction commits."""
+    guard = get_item(UniqueGuardModel, keys.unique_pk(kind, value), keys.UNIQUE_SK, consistent=True)
+    return None if guard is None else str(guard.owner)
 
 
 def claim(tx: Transaction, kind: str, value: str, *, owner: str, field: str) -> None:

@@ -15,7 +15,7 @@ from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.system import RateLimitModel
 from backend.records.users import RateLimitResult
-from backend.repositories.dynamo import translated_errors
+from backend.repositories.dynamo import retrying, translated_errors
 
 
 class RateLimitsRepository:
@@ -31,7 +31,8 @@ class RateLimitsRepository:
         reset = start + window_seconds
         reset_at = datetime.fromtimestamp(reset, tz=UTC)
         model = RateLimitModel(keys.rate_limit_pk(bucket), keys.rate_limit_sk(start))
-        try:
+
+        def count() -> None:
             with translated_errors():
                 model.update(
                     [
@@ -41,6 +42,9 @@ class RateLimitsRepository:
                     ],
                     condition=RateLimitModel.hits.does_not_exist() | (RateLimitModel.hits < limit),
                 )
+
+        try:
+            retrying(count)
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise

@@ -19,7 +19,7 @@ from backend.models.ids import new_id
 from backend.models.session import SessionModel
 from backend.records.users import SessionRecord
 from backend.repositories.checks import require_user
-from backend.repositories.dynamo import QuerySpec, get_item, query_all, to_models, translated_errors
+from backend.repositories.dynamo import QuerySpec, get_item, query_all, retrying, to_models, translated_errors
 from backend.repositories.transaction import Transaction, unexpected
 
 
@@ -103,7 +103,7 @@ class SessionsRepository:
             & (SessionModel.expires_at > now)
         )
 
-        try:
+        def rotate() -> None:
             with translated_errors():
                 model.update(
                     [
@@ -113,6 +113,9 @@ class SessionsRepository:
                     ],
                     condition=condition,
                 )
+
+        try:
+            retrying(rotate)
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise

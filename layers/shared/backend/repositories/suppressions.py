@@ -10,7 +10,8 @@ from backend.models import keys
 from backend.models.account import SuppressionModel
 from backend.models.clock import Clock, utcnow
 from backend.models.user import UserModel
-from backend.repositories.dynamo import QuerySpec, get_item, query_page, to_models, translated_errors
+from backend.repositories import guards
+from backend.repositories.dynamo import get_item, retrying, translated_errors
 from backend.values import normalize_email
 
 
@@ -29,15 +30,22 @@ class SuppressionsRepository:
         model = SuppressionModel(keys.suppression_pk(address), keys.SUPPRESSION_SK)
         model.email, model.reason, model.detail = address, reason, (detail or None)
         model.created_at = self._clock()
-        with translated_errors():
-            model.save()
-        items, _ = query_page(QuerySpec(keys.user_email_lookup(address), index=keys.GSI3), limit=1)
-        users = [m for m in to_models(items) if isinstance(m, UserModel)]
-        if not users:
+
+        def save() -> None:
+            with translated_errors():
+                model.save()
+
+        retrying(save)
+        owner = guards.owner_of(guards.EMAIL, address)
+        user = None if owner is None else get_item(UserModel, owner, keys.USER_SK, consistent=True)
+        if user is None:
             return None
-        user = users[0]
-        with translated_errors():
-            # No version check: the status is independent of whatever else changes on the user,
-            # but the version is still incremented, so a concurrent full write does not undo it.
-            user.update(actions=[UserModel.email_status.set(reason)], add_version_condition=False)
+
+        def mark() -> None:
+            with translated_errors():
+                # No version check: the status is independent of whatever else changes on the user,
+                # but the version is still incremented, so a concurrent full write does not undo it.
+                user.update(actions=[UserModel.email_status.set(reason)], add_version_condition=False)
+
+        retrying(mark)
         return str(user.id)

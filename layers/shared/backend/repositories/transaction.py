@@ -9,6 +9,12 @@ then sends:
 
 Every operation asks for ``ReturnValuesOnConditionCheckFailure=ALL_OLD``, so a failed optimistic
 lock can tell "deleted meanwhile" (NotFoundError) from "changed meanwhile" (ConcurrentModificationError).
+A commit that DynamoDB refuses because another request was changing one of its items at that moment
+(``TransactionConflictException`` for a single write, a ``TransactionConflict`` reason for a
+transaction; throttled items likewise) applied nothing, so it is sent again, a few times with
+jittered waits (``dynamo.retrying``), and then fails as BusyError (503, Retry-After): never as the
+business error of a condition (a conflict is not "email taken") and never as a 500. The resend is
+as safe as the first send because every operation carries the conditions its plan was read under.
 DynamoDB reports a reason per operation, in request order; PynamoDB sends condition checks, then
 deletes, then puts, then updates, and we keep our labels in the same order to read them back.
 """
@@ -27,13 +33,13 @@ from pynamodb.transactions import TransactWrite
 
 from backend.errors import (
     AppError,
+    BusyError,
     ConcurrentModificationError,
     ConflictError,
     NotFoundError,
-    UnavailableError,
 )
 from backend.models.base import TableItem
-from backend.repositories.dynamo import RawItem, connection, error_code, translated_errors
+from backend.repositories.dynamo import RawItem, connection, error_code, retrying, translated_errors
 
 #: DynamoDB's limit on operations in one TransactWriteItems.
 MAX_TRANSACTION_ITEMS: Final = 100
@@ -218,9 +224,9 @@ class Transaction:
             )
         single = self._operations[0]
         if len(self._operations) == 1 and not isinstance(single, _Check):
-            self._commit_single(single)
+            retrying(lambda: self._commit_single(single))
         else:
-            self._commit_transaction()
+            retrying(self._commit_transaction)
         self._operations.clear()
 
     @staticmethod
@@ -231,7 +237,7 @@ class Transaction:
             )
         elif isinstance(op, _Update):
             kwargs = op.model.get_update_kwargs_from_instance(
-                actions=op.actions,
+                actions=list(op.actions),  # PynamoDB appends its version action: a resend needs a copy
                 condition=op.condition,
                 return_values_on_condition_failure=_ALL_OLD,
                 add_version_condition=op.version_check,
@@ -273,7 +279,7 @@ class Transaction:
                     else:
                         tx.update(
                             op.model,
-                            op.actions,
+                            list(op.actions),  # PynamoDB appends its version action: a resend needs a copy
                             condition=op.condition,
                             return_values=_ALL_OLD,
                             add_version_condition=op.version_check,
@@ -287,19 +293,21 @@ class Transaction:
             return exc
         reasons = exc.cancellation_reasons
         errors: list[AppError] = []
+        transient = False
         for op, reason in zip(ordered, reasons, strict=False):
             if reason is None:
                 continue
             if reason.code == "ConditionalCheckFailed":
                 errors.append(op.on_fail(reason.raw_item or None))
-            elif reason.code == "TransactionConflict":
-                errors.append(ConcurrentModificationError())
-            elif reason.code in ("ThrottlingError", "ProvisionedThroughputExceeded"):
-                errors.append(UnavailableError("The database is temporarily unavailable"))
+            elif reason.code in ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"):
+                # Another request was changing one of the items, or a partition was throttled:
+                # nothing was written, and the same transaction can be sent again (retrying).
+                transient = True
             else:
                 return exc  # ValidationError, ItemCollectionSizeLimitExceeded...: a bug, not the caller's
+        # A condition that failed is the answer, whatever else happened: a resend would fail it again.
         if not errors:
-            return exc
+            return BusyError() if transient else exc
         for kind in _PRIORITY:
             for error in errors:
                 if isinstance(error, kind):

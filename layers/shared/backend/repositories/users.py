@@ -31,7 +31,6 @@ from backend.repositories.dynamo import (
     for_write,
     get_item,
     query_all,
-    query_page,
     string_of,
     to_models,
     translated_errors,
@@ -129,13 +128,16 @@ class UsersRepository:
         return to_user_record(user), to_session_record(session)
 
     def get_by_email(self, email: str) -> UserRecord:
-        """Query GSI3 ``EMAIL#<email>`` (one item; eventually consistent, like every GSI)."""
-        spec = QuerySpec(keys.user_email_lookup(normalize_email(email)), index=keys.GSI3)
-        items, _ = query_page(spec, limit=1)
-        models = [m for m in to_models(items) if isinstance(m, UserModel)]
-        if not models:
+        """The user holding the address: its unique guard ``UNIQUE#EMAIL#<email>`` names the owner,
+        then the user item; both strongly consistent GetItems of the base table, so a sign-in right
+        after a sign-up, an email change or a password change sees the write (GSI3 may not yet)."""
+        from backend.repositories import guards
+
+        owner = guards.owner_of(guards.EMAIL, normalize_email(email))
+        model = None if owner is None else get_item(UserModel, owner, keys.USER_SK, consistent=True)
+        if model is None:
             raise NotFoundError("User")
-        return to_user_record(models[0])
+        return to_user_record(model)
 
     def list(self, request: PageRequest, *, role: Role | None = None) -> Page[UserRecord]:
         """Newest first: GSI1 ``USERS`` (or GSI2 ``USERS#ROLE#<role>``); total from a counter."""

@@ -119,7 +119,7 @@ class Idempotency:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         client = self._dynamodb_client() if self._dynamodb_client else _table_client()
-        return DynamoDBPersistenceLayer(
+        store: BasePersistenceLayer = _conflict_retrying(DynamoDBPersistenceLayer)(
             table_name=self._settings.table_name,
             key_attr="PK",
             sort_key_attr="SK",
@@ -127,6 +127,7 @@ class Idempotency:
             expiry_attr=keys.TTL_ATTRIBUTE,
             boto3_client=client,
         )
+        return store
 
     def wrap(
         self,
@@ -165,6 +166,41 @@ def _table_client() -> Any:
     from backend.repositories.dynamo import connection
 
     return connection().connection.client
+
+
+def _conflict_retrying(base: type[Any]) -> type[Any]:
+    """Powertools' DynamoDB store whose record writes are sent again when DynamoDB refuses them for a
+    transaction conflict (nothing applied; botocore does not retry it), as the repositories' writes
+    are (``repositories.dynamo.retrying``). Without it a conflict on the record's final update would
+    leave it IN_PROGRESS, locking the key until the in-progress expiry, after a placement that did
+    commit; with it, that takes five conflicts in a row."""
+    from botocore.exceptions import ClientError
+
+    from backend.errors import BusyError
+    from backend.repositories.dynamo import TRANSACTION_CONFLICT, retrying
+
+    def again(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            def once() -> Any:
+                try:
+                    return method(self, *args, **kwargs)
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") == TRANSACTION_CONFLICT:
+                        raise BusyError() from exc
+                    raise
+
+            try:
+                return retrying(once)
+            except BusyError as exc:
+                raise exc.__cause__ or exc from None
+
+        return call
+
+    return type(
+        "ConflictRetryingDynamoDBPersistenceLayer",
+        (base,),
+        {name: again(getattr(base, name)) for name in ("_put_record", "_update_record", "_delete_record")},
+    )
 
 
 def _cache_persistence(client: Any) -> BasePersistenceLayer:
