@@ -297,7 +297,14 @@ class Container:
         """Powertools idempotency over the table (or the container's Redis with CACHE_URL)."""
         from backend.services.idempotency import Idempotency
 
-        return Idempotency(self.settings, redis=lambda: self.redis)
+        return Idempotency(self.settings, redis=lambda: self.redis, redis_prefix=self.cache_key_prefix)
+
+    @property
+    def cache_key_prefix(self) -> str:
+        """The stack's prefix of every Redis key (``CACHE_KEY_PREFIX``, else from the table)."""
+        from backend.cache.settings import default_prefix
+
+        return self.cache_settings.key_prefix or default_prefix(self.settings.table_name)
 
     @cached_property
     def order_placement(self) -> Idempotent:

@@ -8,12 +8,13 @@ server never read each other's entries), every one with a TTL:
 - ``<prefix>e:<key>``: an entry (``<filled_at> <etag>\\n<body>``), expiring after the TTL.
 
 Cluster mode (ElastiCache Serverless, a Redis Cluster): a command that names several keys is
-refused with ``CROSSSLOT`` unless they hash to one slot. The stamps carry the hash tag
-``{<prefix>}``, so all of a stack's stamps share a slot and are read with one ``MGET``; the entry
-is read by its own ``GET`` in the same (non-transactional) pipeline, so entries spread over every
-slot. A read is one round trip on a single node (a cluster client sends the two commands to the
-nodes holding their slots), a fill one ``SET … EX``, an invalidation one pipelined ``SET … EX``
-per namespace: no ``KEYS``, no ``SCAN``, no command across slots. A stamp that is missing (a new or
+refused with ``CROSSSLOT`` unless they hash to one slot, and redis-py's cluster pipeline refuses
+multi-key commands outright. So no command here names two keys: a read is one ``GET`` per stamp
+and one for the entry, sent in one non-transactional pipeline (one round trip on a plain client; a
+cluster client sends each node its commands). The stamps carry the hash tag ``{<prefix>}``, so all
+of a stack's stamps sit in one slot (one node), while entries spread over every slot. A fill is one
+``SET … EX``, an invalidation one pipelined ``SET … EX`` per namespace: no ``KEYS``, no ``SCAN``,
+no ``MGET``, no transaction. A stamp that is missing (a new or
 restarted server, expired or evicted) is set so that every entry stored before that moment is
 stale and what is computed afterwards is trusted: the safe reading of "unknown".
 
@@ -71,9 +72,8 @@ def connect(
     if cluster:
         from redis.cluster import RedisCluster
 
-        # One attempt per command as for the plain client: a refused or slow cluster is skipped by
-        # ReadCache's breaker, not retried on the request path.
-        options["cluster_error_retry_attempts"] = 0
+        # ``retry`` (no retries) is the cluster client's own too: a refused or slow cluster is
+        # skipped by ReadCache's breaker, not retried on the request path.
         return cast("Redis", RedisCluster.from_url(url, **options))
     return redis.Redis.from_url(url, **options)
 
@@ -126,14 +126,15 @@ class RedisBackend:
         return f"{self._prefix}e:{key}"
 
     def get(self, key: str, namespaces: Sequence[str], *, strict: bool) -> Entry | None:
-        """The stamps (one MGET, one slot) and the entry (a GET) in one pipeline; always current
-        (``strict`` changes nothing here)."""
+        """The stamps and the entry, one ``GET`` each in one pipeline; always current (``strict``
+        changes nothing here)."""
         stamp_keys = [self._stamp_key(ns) for ns in namespaces]
         with _translated():
             pipe = self._redis().pipeline(transaction=False)
-            pipe.mget(stamp_keys)
+            for stamp_key in stamp_keys:
+                pipe.get(stamp_key)
             pipe.get(self._entry_key(key))
-            stamp_values, raw = pipe.execute()
+            *stamp_values, raw = pipe.execute()
         missing = [k for k, v in zip(stamp_keys, stamp_values, strict=True) if v is None]
         if missing:
             # Unknown (new server, restart, eviction): whatever is stored now is not trusted, what is
