@@ -53,6 +53,7 @@ DEFAULTED: dict[str, str] = {
     "cache.stamp_max_age_ms": "tuning of the read cache",
     "cache.settle_ms": "tuning of the read cache",
     "cache.key_prefix": "derived from the table name",
+    "cache.idempotency": "idempotency records stay in the table (durable) unless a deploy chooses Redis",
 }
 #: (service, field) a function's code does read but the template does not set, and why that is
 #: accepted for now. Each entry must stay true: the test fails once the variable is set.

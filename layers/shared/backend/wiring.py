@@ -294,10 +294,12 @@ class Container:
     # ------------------------------------------------------------------ orders
     @cached_property
     def idempotency(self) -> Idempotency:
-        """Powertools idempotency over the table (or the container's Redis with CACHE_URL)."""
+        """Powertools idempotency over the table (or the container's Redis with CACHE_URL and
+        CACHE_IDEMPOTENCY=true)."""
         from backend.services.idempotency import Idempotency
 
-        return Idempotency(self.settings, redis=lambda: self.redis, redis_prefix=self.cache_key_prefix)
+        redis = (lambda: self.redis) if self.cache_settings.idempotency else None
+        return Idempotency(self.settings, redis=redis, redis_prefix=self.cache_key_prefix)
 
     @property
     def cache_key_prefix(self) -> str:

@@ -221,6 +221,7 @@ def shared_redis(
     else:
         url = redis_server.shared_redis_or_skip()
         monkeypatch.setenv("CACHE_CLUSTER_MODE", "false")
+    monkeypatch.setenv("CACHE_IDEMPOTENCY", "true")  # Powertools' Redis store on the same server
     chosen = redis_server.unique_prefix()
     yield url, chosen
     _delete_keys(url, chosen)
@@ -259,7 +260,7 @@ def _stock(data: Any, product_id: str) -> int:
 
 
 def test_a_changed_stock_is_never_served_after_the_order_returns(
-    catalog: Catalog, orders_api: Any, fresh_process: Callable[[], None]
+    catalog: Catalog, orders_api: Any, fresh_process: Callable[[], None], shared_redis: tuple[str, str]
 ) -> None:
     catalog.category("Kitchen")
     product = catalog.product(stock=3)
@@ -278,6 +279,11 @@ def test_a_changed_stock_is_never_served_after_the_order_returns(
         orders_api, "POST", "/api/orders", body=body, token=buyer.token, headers={"idempotency-key": "k-1"}
     )
     assert replayed.body == placed.body  # the idempotency store (Redis here) replays, stock moves once
+    records = {k: ttl for k, ttl in _keys_of(*shared_redis).items() if "IDEMPOTENCY#" in k}
+    assert [k.removeprefix(shared_redis[1]).split("#")[:3] for k in records] == [
+        ["IDEMPOTENCY", "test", "orders.place"]
+    ]
+    assert all(ttl > 0 for ttl in records.values())
 
     fresh_process()  # a reader's container
     assert _stock(catalog.get(item).data, product["id"]) == 1

@@ -10,6 +10,7 @@
 | ``CACHE_STAMP_MAX_AGE_MS`` | 1000 | in-process: how long a container trusts the stamps it read |
 | ``CACHE_SETTLE_MS`` | 1000 | entries computed this soon after a write are not trusted (index lag) |
 | ``CACHE_KEY_PREFIX`` | ``<table>:`` | prefix of every Redis key (no ``{`` or ``}``: the stamps' hash tag is built from it) |
+| ``CACHE_IDEMPOTENCY`` | false | ``true``: Powertools idempotency records in this Redis instead of the table (the table survives evictions and restarts; Redis does not) |
 | ``CACHE_CLUSTER_MODE`` | false | ``true`` for a cluster-mode endpoint (ElastiCache Serverless, Redis Cluster): redis-py's ``RedisCluster`` |
 """
 
@@ -64,6 +65,9 @@ class CacheSettings(BaseModel):
     key_prefix: Annotated[OptionalText, AfterValidator(_no_braces)] = Field(None, alias="CACHE_KEY_PREFIX")
     #: A cluster-mode endpoint: ElastiCache Serverless is one (docs/caching.md, "Cluster mode").
     cluster_mode: bool = Field(False, alias="CACHE_CLUSTER_MODE")
+    #: Idempotency records in Redis too (off: they stay in the table even with CACHE_URL, which the
+    #: orders function has for invalidating the product views).
+    idempotency: bool = Field(False, alias="CACHE_IDEMPOTENCY")
 
     @model_validator(mode="after")
     def _cluster_has_one_database(self) -> CacheSettings:

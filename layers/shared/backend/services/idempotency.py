@@ -12,7 +12,8 @@
   (409 ``IDEMPOTENCY_IN_PROGRESS`` with Retry-After).
 - An exception from the function deletes the record: a retry runs it again.
 - Records live in the app table under ``PK=IDEMPOTENCY#<service>`` (``SK=<key_prefix>#<hash>``,
-  expiring through the table's TTL attribute), or in Redis/Valkey when ``CACHE_URL`` is set, under
+  expiring through the table's TTL attribute), or in Redis/Valkey when ``CACHE_URL`` is set and
+  ``CACHE_IDEMPOTENCY`` is true, under
   ``<stack prefix>IDEMPOTENCY#<service>#<key_prefix>#<hash>`` (the read cache's prefix: two stacks
   sharing a server never replay each other's records), every key with its expiry (``SET … EX``).
   Powertools' Redis store sends single-key commands only (``SET NX EX``, ``GET``, ``DEL``, and
