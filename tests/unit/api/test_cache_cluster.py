@@ -356,3 +356,19 @@ def test_a_deleted_post_is_never_served_after_the_deletion_returns(
     assert stored(prolific.id) == set()
     assert [catalog.get(f"/api/posts/{slug}").status for slug in slugs[:5]] == [404] * 5
     assert listed() == set()
+
+
+# ----------------------------------------------------------------------------- settings
+def test_cluster_settings_are_validated() -> None:
+    from backend.cache.settings import load_cache_settings
+    from backend.errors import ConfigurationError
+
+    url = "rediss://app@cache.example.com:6379"
+    assert load_cache_settings({"CACHE_URL": url, "CACHE_CLUSTER_MODE": "true"}).cluster_mode is True
+    assert load_cache_settings({"CACHE_URL": url + "/0"}).cluster_mode is False
+    with pytest.raises(ConfigurationError, match="database 0"):
+        load_cache_settings({"CACHE_URL": url + "/2", "CACHE_CLUSTER_MODE": "true"})
+    with pytest.raises(ConfigurationError, match="CACHE_CLUSTER_MODE"):
+        load_cache_settings({"CACHE_URL": url, "CACHE_CLUSTER_MODE": "sometimes"})
+    with pytest.raises(ConfigurationError, match="CACHE_KEY_PREFIX"):
+        load_cache_settings({"CACHE_URL": url, "CACHE_KEY_PREFIX": "{stack}:"})
