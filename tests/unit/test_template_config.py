@@ -29,8 +29,9 @@ from local.template import ROOT, load_template
 #: The settings models a function loads, by a short prefix ("cache.url").
 MODELS: dict[str, type[BaseModel]] = {"": Settings, "cache.": CacheSettings}
 
-#: Fields the read cache's users read (``CachedReads`` in a kind): where Redis is and its password.
-CACHE_CONNECTION = {"cache.url", "cache.auth_secret_name"}
+#: Fields the read cache's users read (``CachedReads`` in a kind): where Redis is, its password, and
+#: whether it is a cluster-mode endpoint.
+CACHE_CONNECTION = {"cache.url", "cache.auth_secret_name", "cache.cluster_mode"}
 
 
 def reads(kind: str) -> set[str]:
@@ -52,18 +53,13 @@ DEFAULTED: dict[str, str] = {
     "cache.stamp_max_age_ms": "tuning of the read cache",
     "cache.settle_ms": "tuning of the read cache",
     "cache.key_prefix": "derived from the table name",
+    "cache.idempotency": "idempotency records stay in the table (durable) unless a deploy chooses Redis",
 }
 #: (service, field) a function's code does read but the template does not set, and why that is
 #: accepted for now. Each entry must stay true: the test fails once the variable is set.
 NOT_SET_YET: dict[tuple[str, str], str] = {
-    # Account deletion (users) and the posts purge (worker) invalidate the read cache. Without
-    # CACHE_URL that invalidation goes to the in-process backend's stamps in the table, which a
-    # Redis cache (CacheUrl set) does not read: its entries stay until their TTL (60 s). Setting
-    # CACHE_URL there means running those functions in the cache's VPC too (docs/deploy.md).
-    ("users", "cache.url"): "needs the cache's VPC for users (issue 16 follow-up)",
-    ("users", "cache.auth_secret_name"): "with cache.url",
-    ("worker", "cache.url"): "needs the cache's VPC for the worker, which also calls SES",
-    ("worker", "cache.auth_secret_name"): "with cache.url",
+    # empty: every function that writes what the read cache shows (users, orders, worker, products,
+    # content) is given the cache the readers use (issue 18)
 }
 #: Variables read from the environment outside the settings models (backend.observability).
 READ_DIRECTLY = {XRAY_SDK_TRACING_ENV, "POWERTOOLS_METRICS_NAMESPACE"}

@@ -155,13 +155,22 @@ def test_nothing_scans_describes_or_manages_identities() -> None:
 def test_the_cache_vpc_and_password_are_granted_only_with_a_cache() -> None:
     password = f"arn:aws:secretsmanager:{ARN}:secret:app-backend/prod/cache-auth-AbCdEf"
     without, with_cache = roles(), roles(**CACHE, CacheAuthSecretName="app-backend/prod/cache-auth")
-    for function in ("ProductsFunction", "ContentFunction"):
+    # the cache's readers and every function that writes what it shows (they invalidate it)
+    for function in (
+        "ProductsFunction",
+        "ContentFunction",
+        "UsersFunction",
+        "OrdersFunction",
+        "WorkerFunction",
+    ):
         assert not allowed(without[function], "ec2:CreateNetworkInterface", "*")
         assert not allowed(without[function], "secretsmanager:GetSecretValue", password)
         assert allowed(with_cache[function], "ec2:CreateNetworkInterface", "*")
         assert allowed(with_cache[function], "secretsmanager:GetSecretValue", password)
     assert not allowed(roles(**CACHE)["ProductsFunction"], "secretsmanager:GetSecretValue", password)
-    assert not allowed(with_cache["OrdersFunction"], "ec2:CreateNetworkInterface", "*")
+    for function in ("AuthFunction", "ScheduledFunction"):
+        assert not allowed(with_cache[function], "ec2:CreateNetworkInterface", "*")
+        assert not allowed(with_cache[function], "secretsmanager:GetSecretValue", password)
 
 
 @pytest.mark.parametrize(

@@ -142,8 +142,9 @@ class ContentSettings(Core, Api, CachedReads):
     """functions/content: posts and categories, read through the cache."""
 
 
-class OrdersSettings(Core, Api, OrderQueue, EmailQueue):
-    """functions/orders: placing enqueues processing; cancelling enqueues an email."""
+class OrdersSettings(Core, Api, OrderQueue, EmailQueue, CachedReads):
+    """functions/orders: placing enqueues processing; cancelling enqueues an email; both change
+    stock, which the product views in the read cache show (they are invalidated)."""
 
 
 class WorkerSettings(Core, Mail, WebLinks, OrderQueue, MaintenanceQueue, EmailQueue, CachedReads):

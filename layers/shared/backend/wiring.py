@@ -178,7 +178,9 @@ class Container:
         from backend.cache.redis_backend import connect
 
         password = secret_reader(settings.auth_secret_name) if settings.auth_secret_name else None
-        return connect(settings.url, timeout_ms=settings.timeout_ms, password=password)
+        return connect(
+            settings.url, timeout_ms=settings.timeout_ms, password=password, cluster=settings.cluster_mode
+        )
 
     @cached_property
     def cache(self) -> ReadCache:
@@ -196,6 +198,10 @@ class Container:
             settings=self.cache_settings,
             redis=lambda: self.redis,
         )
+
+    def invalidate(self, *namespaces: str) -> None:
+        """``ReadCache.invalidate`` of this container's cache, built only when a write calls it."""
+        self.cache.invalidate(*namespaces)
 
     @cached_property
     def category_index(self) -> CategoryIndexMemo:
@@ -274,7 +280,7 @@ class Container:
             profiles=self.profiles,
             purge_posts=_queued("enqueue_purge_user_posts"),
             send_email=_queued("enqueue_email"),
-            invalidate=lambda *namespaces: self.cache.invalidate(*namespaces),  # noqa: PLW0108 - lazy: only a deletion builds the cache
+            invalidate=self.invalidate,  # lazy: only a deletion builds the cache
         )
 
     # ------------------------------------------------------------------ email
@@ -288,10 +294,19 @@ class Container:
     # ------------------------------------------------------------------ orders
     @cached_property
     def idempotency(self) -> Idempotency:
-        """Powertools idempotency over the table (or the container's Redis with CACHE_URL)."""
+        """Powertools idempotency over the table (or the container's Redis with CACHE_URL and
+        CACHE_IDEMPOTENCY=true)."""
         from backend.services.idempotency import Idempotency
 
-        return Idempotency(self.settings, redis=lambda: self.redis)
+        redis = (lambda: self.redis) if self.cache_settings.idempotency else None
+        return Idempotency(self.settings, redis=redis, redis_prefix=self.cache_key_prefix)
+
+    @property
+    def cache_key_prefix(self) -> str:
+        """The stack's prefix of every Redis key (``CACHE_KEY_PREFIX``, else from the table)."""
+        from backend.cache.settings import default_prefix
+
+        return self.cache_settings.key_prefix or default_prefix(self.settings.table_name)
 
     @cached_property
     def order_placement(self) -> Idempotent:
@@ -309,6 +324,7 @@ class Container:
             products=self.products,
             enqueue_job=queues.enqueue_order_job,
             placement=lambda: self.order_placement,
+            invalidate=self.invalidate,
         )
 
     @cached_property

@@ -77,12 +77,14 @@ class TestPlace:
                 "lineTotal": "11.97",
             },
         ]
-        # auth, idempotency record (in progress), products, the transaction, idempotency (completed)
+        # auth, idempotency record (in progress), products, the transaction, the read cache's
+        # stamps (the product views show stock: in-process cache here), idempotency (completed)
         assert log.operations() == [
             "BatchGetItem",
             "PutItem",
             "BatchGetItem",
             "TransactWriteItems",
+            "UpdateItem",
             "UpdateItem",
         ]
         assert log.sizes()[3] == 2 * 2 + 4
@@ -396,7 +398,14 @@ class TestChange:
             cancelled = api.call(orders_api, "POST", f"/api/orders/{order['id']}/cancel", token=owner.token)
         assert cancelled.status == 200
         assert cancelled.data["status"] == "CANCELLED"
-        assert log.operations() == ["BatchGetItem", "Query", "BatchGetItem", "TransactWriteItems"]
+        # auth, the order, its products, the transaction, the read cache's stamps (stock changed)
+        assert log.operations() == [
+            "BatchGetItem",
+            "Query",
+            "BatchGetItem",
+            "TransactWriteItems",
+            "UpdateItem",
+        ]
         assert api.container.products.get(product.id).stock == 5
         again = api.call(orders_api, "POST", f"/api/orders/{order['id']}/cancel", token=owner.token)
         assert again.status == 409

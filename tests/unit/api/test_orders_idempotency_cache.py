@@ -1,4 +1,5 @@
-"""With CACHE_URL set, idempotency records live in Redis/Valkey (Powertools' cache store), not the table."""
+"""With CACHE_URL set and CACHE_IDEMPOTENCY=true, idempotency records live in Redis/Valkey (Powertools'
+cache store), not the table; with CACHE_URL alone they stay in the table."""
 
 from __future__ import annotations
 
@@ -36,6 +37,24 @@ class FakeRedis:
     def close(self) -> None:
         """The container closes its client when the process is reset."""
 
+    def pipeline(self, transaction: bool = True) -> FakePipeline:
+        """What the read cache's invalidation uses (placing an order changes stock)."""
+        return FakePipeline(self)
+
+
+class FakePipeline:
+    def __init__(self, redis: FakeRedis) -> None:
+        self.redis, self.calls = redis, list[Callable[[], Any]]()
+
+    def set(self, name: str, value: Any, **options: Any) -> None:
+        self.calls.append(lambda: self.redis.set(name, str(value), **options))
+
+    def get(self, name: str) -> None:
+        self.calls.append(lambda: self.redis.get(name))
+
+    def execute(self) -> list[Any]:
+        return [call() for call in self.calls]
+
 
 @pytest.fixture
 def cache(api: Api, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[], None]) -> FakeRedis:
@@ -45,6 +64,7 @@ def cache(api: Api, monkeypatch: pytest.MonkeyPatch, fresh_process: Callable[[],
     urls: list[str] = []
     monkeypatch.setattr(redis.Redis, "from_url", lambda url, **_: urls.append(url) or fake)
     monkeypatch.setenv("CACHE_URL", "rediss://cache.example.com:6379/0")
+    monkeypatch.setenv("CACHE_IDEMPOTENCY", "true")
     fresh_process()
     return fake
 
@@ -59,8 +79,11 @@ def test_records_live_in_the_cache_and_replays_validate_the_body(
         first = api.call(orders_api, "POST", "/api/orders", body=body, token=user.token, headers=headers)
     assert first.status == 201, first.body
     assert log.operations() == ["BatchGetItem", "BatchGetItem", "TransactWriteItems"]  # none for idempotency
-    [key] = cache.values
-    assert key.startswith("IDEMPOTENCY#test#orders.place#")
+    [key] = [k for k in cache.values if "IDEMPOTENCY#" in k]
+    assert [k for k in cache.values if k != key] == [f"{{{api.container.cache_key_prefix}}}ns:products"]
+    # under the stack's prefix of Redis keys (two stacks sharing a server never replay each other's)
+    assert key.startswith(api.container.cache_key_prefix + "IDEMPOTENCY#test#orders.place#")
+    assert api.container.cache_key_prefix.startswith(api.container.settings.table_name)
     # Read back from the cache (no local copy): the same body replays, even though Powertools itself
     # would drop the payload hash when completing the record.
     again = api.call(orders_api, "POST", "/api/orders", body=body, token=user.token, headers=headers)
@@ -71,6 +94,30 @@ def test_records_live_in_the_cache_and_replays_validate_the_body(
     assert reused.status == 422
     assert reused.body["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert api.container.products.get(product.id).stock == 3
+
+
+def test_with_the_cache_url_alone_records_stay_in_the_table(
+    api: Api,
+    orders_api: Any,
+    make_product: Any,
+    cache: FakeRedis,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    fresh_process: Callable[[], None],
+) -> None:
+    """The orders function has CACHE_URL to invalidate the product views; its records stay durable."""
+    monkeypatch.delenv("CACHE_IDEMPOTENCY")
+    fresh_process()
+    user, product = api.account(), make_product(stock=5)
+    body = {"items": [{"productId": product.id, "quantity": 2}]}
+    with count_requests() as log:
+        placed = api.call(
+            orders_api, "POST", "/api/orders", body=body, token=user.token, headers={"idempotency-key": "t-1"}
+        )
+    assert placed.status == 201, placed.body
+    # auth, the record (in progress), products, the transaction, the record (completed)
+    assert log.operations() == ["BatchGetItem", "PutItem", "BatchGetItem", "TransactWriteItems", "UpdateItem"]
+    assert list(cache.values) == [f"{{{api.container.cache_key_prefix}}}ns:products"]  # the invalidation
 
 
 def test_the_placement_is_hashed_as_before_the_typed_input() -> None:

@@ -28,7 +28,7 @@ def build_read_cache(
     which connects on first use)."""
     settings = settings or load_cache_settings(environ)
     if settings.url:
-        from backend.cache.redis_backend import RedisBackend
+        from backend.cache.redis_backend import STAMP_TTL_SECONDS, RedisBackend
 
         def client() -> Redis:
             given = redis()
@@ -40,6 +40,8 @@ def build_read_cache(
             client,
             prefix=settings.key_prefix or default_prefix(table_name, environ),
             settle_ms=settings.settle_ms,
+            # a stamp must outlive the entries it judges (a missing stamp makes them all stale)
+            stamp_ttl_seconds=max(STAMP_TTL_SECONDS, 2 * settings.ttl_seconds),
         )
     else:
         backend = MemoryBackend(

@@ -1,15 +1,22 @@
 """The Redis backend: Redis, Valkey or ElastiCache Serverless at ``CACHE_URL`` (redis-py, no hiredis).
 
 Keys, all under one prefix (``<table>:`` by default, so two stacks or two local clouds sharing a
-server never read each other's entries):
+server never read each other's entries), every one with a TTL:
 
-- ``<prefix>ns:<namespace>``: the namespace's stamp (epoch ms of its last write), no expiry;
+- ``{<prefix>}ns:<namespace>``: the namespace's stamp (epoch ms of its last write), expiring
+  ``stamp_ttl_seconds`` (a day) after the last write to it;
 - ``<prefix>e:<key>``: an entry (``<filled_at> <etag>\\n<body>``), expiring after the TTL.
 
-A read is one round trip (``MGET`` of the stamps and the entry), a fill one ``SET … EX``, an
-invalidation one pipelined ``SET`` per namespace: no ``KEYS``, no ``SCAN``. A stamp that is
-missing (a new or restarted server, or evicted) is set so that every entry stored before that
-moment is stale and what is computed afterwards is trusted: the safe reading of "unknown".
+Cluster mode (ElastiCache Serverless, a Redis Cluster): a command that names several keys is
+refused with ``CROSSSLOT`` unless they hash to one slot, and redis-py's cluster pipeline refuses
+multi-key commands outright. So no command here names two keys: a read is one ``GET`` per stamp
+and one for the entry, sent in one non-transactional pipeline (one round trip on a plain client; a
+cluster client sends each node its commands). The stamps carry the hash tag ``{<prefix>}``, so all
+of a stack's stamps sit in one slot (one node), while entries spread over every slot. A fill is one
+``SET … EX``, an invalidation one pipelined ``SET … EX`` per namespace: no ``KEYS``, no ``SCAN``,
+no ``MGET``, no transaction. A stamp that is missing (a new or
+restarted server, expired or evicted) is set so that every entry stored before that moment is
+stale and what is computed afterwards is trusted: the safe reading of "unknown".
 
 Timeouts are short (``CACHE_TIMEOUT_MS``, 200 ms by default, for connecting and for each reply)
 and nothing is retried on the request path; ``ReadCache`` falls back to DynamoDB and skips Redis
@@ -21,7 +28,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import urlsplit
 
 from backend.cache.core import CacheUnavailableError, Entry, now_ms
@@ -30,10 +37,23 @@ if TYPE_CHECKING:
     from redis import Redis
 
 
-def connect(url: str, *, timeout_ms: int, password: Callable[[], str | None] | None = None) -> Redis:
+#: How long a namespace stamp outlives its last write (entries live far less: CACHE_TTL_SECONDS).
+STAMP_TTL_SECONDS: Final = 86_400
+
+
+def connect(
+    url: str,
+    *,
+    timeout_ms: int,
+    password: Callable[[], str | None] | None = None,
+    cluster: bool = False,
+) -> Redis:
     """A client for ``url`` (``redis://`` or ``rediss://`` for TLS) with short timeouts and no retries.
 
     ``password``: where the AUTH password comes from when the URL has none (a Secrets Manager secret).
+    ``cluster``: a cluster-mode endpoint (``CACHE_CLUSTER_MODE``): redis-py's ``RedisCluster``, which
+    reads the slot map from the endpoint (``CLUSTER SLOTS``) when it is built and sends each command
+    to the node holding its key's slot. It has the plain client's commands (it is typed as one here).
     """
     import redis
     from redis.backoff import NoBackoff
@@ -49,6 +69,12 @@ def connect(url: str, *, timeout_ms: int, password: Callable[[], str | None] | N
     }
     if password is not None and not urlsplit(url).password:
         options["password"] = password()
+    if cluster:
+        from redis.cluster import RedisCluster
+
+        # ``retry`` (no retries) is the cluster client's own too: a refused or slow cluster is
+        # skipped by ReadCache's breaker, not retried on the request path.
+        return cast("Redis", RedisCluster.from_url(url, **options))
     return redis.Redis.from_url(url, **options)
 
 
@@ -69,6 +95,7 @@ class RedisBackend:
         *,
         prefix: str,
         settle_ms: int = 1_000,
+        stamp_ttl_seconds: int = STAMP_TTL_SECONDS,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         """``client``: builds the client on first use (so a container that never reads the cache
@@ -77,6 +104,7 @@ class RedisBackend:
         self._client: Redis | None = None
         self._prefix = prefix
         self._settle_ms = settle_ms
+        self._stamp_ttl_seconds = stamp_ttl_seconds
         self._clock = clock
         self._lock = threading.Lock()
 
@@ -91,17 +119,22 @@ class RedisBackend:
         return self._client
 
     def _stamp_key(self, namespace: str) -> str:
-        return f"{self._prefix}ns:{namespace}"
+        """``{<prefix>}ns:<namespace>``: the hash tag puts every stamp of the stack in one slot."""
+        return f"{{{self._prefix}}}ns:{namespace}"
 
     def _entry_key(self, key: str) -> str:
         return f"{self._prefix}e:{key}"
 
     def get(self, key: str, namespaces: Sequence[str], *, strict: bool) -> Entry | None:
-        """Stamps and entry in one MGET (always current: ``strict`` changes nothing here)."""
+        """The stamps and the entry, one ``GET`` each in one pipeline; always current (``strict``
+        changes nothing here)."""
         stamp_keys = [self._stamp_key(ns) for ns in namespaces]
         with _translated():
-            values = self._redis().mget([*stamp_keys, self._entry_key(key)])
-        *stamp_values, raw = values
+            pipe = self._redis().pipeline(transaction=False)
+            for stamp_key in stamp_keys:
+                pipe.get(stamp_key)
+            pipe.get(self._entry_key(key))
+            *stamp_values, raw = pipe.execute()
         missing = [k for k, v in zip(stamp_keys, stamp_values, strict=True) if v is None]
         if missing:
             # Unknown (new server, restart, eviction): whatever is stored now is not trusted, what is
@@ -110,7 +143,7 @@ class RedisBackend:
             with _translated():
                 pipe = self._redis().pipeline(transaction=False)
                 for stamp_key in missing:
-                    pipe.set(stamp_key, stamp, nx=True)
+                    pipe.set(stamp_key, stamp, nx=True, ex=self._stamp_ttl_seconds)
                 pipe.execute()
             return None
         if raw is None:
@@ -129,7 +162,7 @@ class RedisBackend:
         with _translated():
             pipe = self._redis().pipeline(transaction=False)
             for namespace in namespaces:
-                pipe.set(self._stamp_key(namespace), at_ms)
+                pipe.set(self._stamp_key(namespace), at_ms, ex=self._stamp_ttl_seconds)
             pipe.execute()
 
     def close(self) -> None:
@@ -140,10 +173,12 @@ class RedisBackend:
 
 @contextmanager
 def _translated() -> Iterator[None]:
-    """Redis and socket failures become CacheUnavailableError (the caller degrades to DynamoDB)."""
-    from redis.exceptions import RedisError
+    """Redis and socket failures become CacheUnavailableError (the caller degrades to DynamoDB):
+    refusals (``CROSSSLOT``, ``CLUSTERDOWN``, ``MOVED`` past the client's handling) are RedisErrors;
+    a cluster client's own failures (no node answers, a slot no node holds) RedisClusterExceptions."""
+    from redis.exceptions import RedisClusterException, RedisError
 
     try:
         yield
-    except (RedisError, OSError) as exc:
+    except (RedisError, RedisClusterException, OSError) as exc:
         raise CacheUnavailableError(f"redis: {type(exc).__name__}: {exc}") from exc

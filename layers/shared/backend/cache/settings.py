@@ -9,7 +9,9 @@
 | ``CACHE_MAX_ENTRIES`` / ``CACHE_MAX_BYTES`` | 1000 / 4 MiB | bound of the in-process cache |
 | ``CACHE_STAMP_MAX_AGE_MS`` | 1000 | in-process: how long a container trusts the stamps it read |
 | ``CACHE_SETTLE_MS`` | 1000 | entries computed this soon after a write are not trusted (index lag) |
-| ``CACHE_KEY_PREFIX`` | ``<table>:`` | prefix of every Redis key |
+| ``CACHE_KEY_PREFIX`` | ``<table>:`` | prefix of every Redis key (no ``{`` or ``}``: the stamps' hash tag is built from it) |
+| ``CACHE_IDEMPOTENCY`` | false | ``true``: Powertools idempotency records in this Redis instead of the table (the table survives evictions and restarts; Redis does not) |
+| ``CACHE_CLUSTER_MODE`` | false | ``true`` for a cluster-mode endpoint (ElastiCache Serverless, Redis Cluster): redis-py's ``RedisCluster`` |
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from backend.errors import ConfigurationError
@@ -40,6 +42,12 @@ def _redis_url(value: str | None) -> str | None:
     return value
 
 
+def _no_braces(value: str | None) -> str | None:
+    if value is not None and ("{" in value or "}" in value):
+        raise ValueError("must not contain { or } (the stamps' hash tag is built from the prefix)")
+    return value
+
+
 OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 
 
@@ -54,7 +62,20 @@ class CacheSettings(BaseModel):
     max_bytes: int = Field(4 * 1024 * 1024, alias="CACHE_MAX_BYTES", ge=0, le=256 * 1024 * 1024)
     stamp_max_age_ms: int = Field(1_000, alias="CACHE_STAMP_MAX_AGE_MS", ge=0, le=60_000)
     settle_ms: int = Field(1_000, alias="CACHE_SETTLE_MS", ge=0, le=60_000)
-    key_prefix: OptionalText = Field(None, alias="CACHE_KEY_PREFIX")
+    key_prefix: Annotated[OptionalText, AfterValidator(_no_braces)] = Field(None, alias="CACHE_KEY_PREFIX")
+    #: A cluster-mode endpoint: ElastiCache Serverless is one (docs/caching.md, "Cluster mode").
+    cluster_mode: bool = Field(False, alias="CACHE_CLUSTER_MODE")
+    #: Idempotency records in Redis too (off: they stay in the table even with CACHE_URL, which the
+    #: orders function has for invalidating the product views).
+    idempotency: bool = Field(False, alias="CACHE_IDEMPOTENCY")
+
+    @model_validator(mode="after")
+    def _cluster_has_one_database(self) -> CacheSettings:
+        if self.cluster_mode and self.url and urlsplit(self.url).path.strip("/") not in ("", "0"):
+            raise ValueError(
+                "CACHE_URL must name database 0 (or none) with CACHE_CLUSTER_MODE: a cluster has no SELECT"
+            )
+        return self
 
     @property
     def backend(self) -> str:

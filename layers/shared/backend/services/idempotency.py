@@ -12,7 +12,12 @@
   (409 ``IDEMPOTENCY_IN_PROGRESS`` with Retry-After).
 - An exception from the function deletes the record: a retry runs it again.
 - Records live in the app table under ``PK=IDEMPOTENCY#<service>`` (``SK=<key_prefix>#<hash>``,
-  expiring through the table's TTL attribute), or in Redis/Valkey when ``CACHE_URL`` is set.
+  expiring through the table's TTL attribute), or in Redis/Valkey when ``CACHE_URL`` is set and
+  ``CACHE_IDEMPOTENCY`` is true, under
+  ``<stack prefix>IDEMPOTENCY#<service>#<key_prefix>#<hash>`` (the read cache's prefix: two stacks
+  sharing a server never replay each other's records), every key with its expiry (``SET … EX``).
+  Powertools' Redis store sends single-key commands only (``SET NX EX``, ``GET``, ``DEL``, and
+  ``SET NX EX`` of ``<key>:lock``), so it works on a cluster-mode endpoint as it is.
 
 Powertools is imported on first use: a function whose first request only reads never loads it.
 """
@@ -104,12 +109,24 @@ class Idempotency:
         settings: Settings,
         *,
         redis: Callable[[], Any] | None = None,
+        redis_prefix: str = "",
         dynamodb_client: Callable[[], Any] | None = None,
     ) -> None:
-        """``redis``: the container's Redis client (``backend.wiring``), or None without CACHE_URL."""
+        """``redis``: the container's Redis client (``backend.wiring``), or None without CACHE_URL;
+        ``redis_prefix``: the stack's prefix of Redis keys (the read cache's)."""
         self._settings = settings
-        self._redis = redis or (lambda: None)
+        self._redis_client = redis or (lambda: None)
+        self._redis_prefix = redis_prefix
         self._dynamodb_client = dynamodb_client
+
+    def _redis(self) -> Any:
+        """The Redis client, or None; a client that cannot be built (a cluster client reads the slot
+        map when it is built: the endpoint may not answer) is the store being unavailable (503)."""
+        try:
+            return self._redis_client()
+        except Exception as exc:
+            logger.warning("idempotency store unavailable", extra={"reason": type(exc).__name__})
+            raise UnavailableError("The idempotency store is temporarily unavailable") from exc
 
     def persistence(self) -> BasePersistenceLayer:
         """A new persistence layer: Redis/Valkey when CACHE_URL is set, else the app table."""
@@ -150,7 +167,7 @@ class Idempotency:
             hash_function="sha256",
         )
         if self._redis() is not None:  # a shared keyspace: name the service, as the table's partition does
-            key_prefix = f"{keys.idempotency_pk(self._settings.service)}#{key_prefix}"
+            key_prefix = f"{self._redis_prefix}{keys.idempotency_pk(self._settings.service)}#{key_prefix}"
         call = idempotent_function(
             data_keyword_argument="data",
             persistence_store=self.persistence(),

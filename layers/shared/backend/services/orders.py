@@ -79,6 +79,8 @@ class PlaceDeps:
     enqueue_job: Callable[[OrderProcessJob], Any]
     #: The idempotent placement (``placement(idempotency)``), built on first use.
     placement: Callable[[], Idempotent]
+    #: Marks read-cache namespaces stale after a write (``ReadCache.invalidate``): stock changed.
+    invalidate: Callable[..., None] = lambda *namespaces: None
 
 
 # ----------------------------------------------------------------------------- place
@@ -120,6 +122,7 @@ def _place(deps: PlaceDeps, *, data: PlaceOrder) -> OrderRecord:
             raise _placement_error(exc) from None
         time.sleep(0.02 * attempt)  # a racing write or a price change: read again and retry
     logger.info("order placed", extra={"order_id": order.id, "lines": order.item_count})
+    _stock_changed(deps.invalidate)
     try:
         from backend.schemas.jobs import OrderProcessJob  # the job schemas: only placing an order needs them
 
@@ -212,10 +215,19 @@ def list_orders(
 
 
 # ----------------------------------------------------------------------------- change
-def cancel_order(orders: OrdersRepository, principal: Principal, order_id: str) -> OrderRecord:
-    """PENDING or PROCESSING → CANCELLED (owner or admin), stock restored in the same transaction."""
+def cancel_order(
+    orders: OrdersRepository,
+    principal: Principal,
+    order_id: str,
+    *,
+    invalidate: Callable[..., None] = lambda *namespaces: None,
+) -> OrderRecord:
+    """PENDING or PROCESSING → CANCELLED (owner or admin), stock restored in the same transaction
+    (then the product views are invalidated: ``invalidate`` is ``ReadCache.invalidate``)."""
     order = get_order(orders, principal, order_id)
-    return _move(orders, order, OrderStatus.CANCELLED)
+    cancelled = _move(orders, order, OrderStatus.CANCELLED)
+    _stock_changed(invalidate)
+    return cancelled
 
 
 def change_status(
@@ -226,11 +238,15 @@ def change_status(
     *,
     users: UsersRepository,
     send_email: Callable[..., Any],
+    invalidate: Callable[..., None] = lambda *namespaces: None,
 ) -> OrderRecord:
-    """An admin moves an order along the state machine; SHIPPED emails the owner."""
+    """An admin moves an order along the state machine; SHIPPED emails the owner; CANCELLED restores
+    stock (then the product views are invalidated)."""
     if not principal.is_admin:
         raise ForbiddenError("Administrators only")
     order = _move(orders, get_order(orders, principal, order_id), status)
+    if status is OrderStatus.CANCELLED:
+        _stock_changed(invalidate)
     if status is OrderStatus.SHIPPED:
         _email_shipped(order, users=users, send_email=send_email)
     return order
@@ -257,6 +273,16 @@ def _move(
         )
         return moved
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _stock_changed(invalidate: Callable[..., None]) -> None:
+    """After a committed stock change: the product pages and lists show ``stock`` (docs/caching.md)."""
+    from backend.services.views import PRODUCTS
+
+    try:
+        invalidate(PRODUCTS)
+    except Exception:  # noqa: BLE001 - the write is committed: never fail it (nor re-run a placement)
+        logger.exception("could not invalidate the product views; they may be stale until their TTL")
 
 
 def _illegal(current: OrderStatus, wanted: OrderStatus) -> ConflictError:

@@ -122,7 +122,10 @@ def cancel_order(
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[OrderOut]:
-    return Envelope(data=OrderOut.of(orders_service.cancel_order(container.orders, principal, order_id)))
+    cancelled = orders_service.cancel_order(
+        container.orders, principal, order_id, invalidate=container.invalidate
+    )
+    return Envelope(data=OrderOut.of(cancelled))
 
 
 @router.patch(
@@ -148,6 +151,7 @@ def change_status(
         body.status,
         users=container.users,
         send_email=queues.enqueue_email,
+        invalidate=container.invalidate,
     )
     return Envelope(data=OrderOut.of(order))
 
