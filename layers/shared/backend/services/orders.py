@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
+from backend import observability
 from backend.errors import (
     ConcurrentModificationError,
     ConflictError,
@@ -120,6 +121,7 @@ def _place(deps: PlaceDeps, *, data: PlaceOrder) -> OrderRecord:
             raise _placement_error(exc) from None
         time.sleep(0.02 * attempt)  # a racing write or a price change: read again and retry
     logger.info("order placed", extra={"order_id": order.id, "lines": order.item_count})
+    observability.count(observability.ORDERS_PLACED)
     try:
         from backend.schemas.jobs import OrderProcessJob  # the job schemas: only placing an order needs them
 
@@ -162,6 +164,8 @@ def _priced_lines(products: ProductsRepository, wanted: Sequence[OrderLineIn]) -
 
 
 def _out_of_stock(index: int, name: str, product_id: str) -> ConflictError:
+    """The 409 an order short of stock gets (counted: ``OrdersFailedStock``)."""
+    observability.count(observability.ORDERS_FAILED_STOCK)
     message = f"Not enough {name} in stock"
     return ConflictError(
         message,
@@ -215,7 +219,9 @@ def list_orders(
 def cancel_order(orders: OrdersRepository, principal: Principal, order_id: str) -> OrderRecord:
     """PENDING or PROCESSING → CANCELLED (owner or admin), stock restored in the same transaction."""
     order = get_order(orders, principal, order_id)
-    return _move(orders, order, OrderStatus.CANCELLED)
+    cancelled = _move(orders, order, OrderStatus.CANCELLED)
+    observability.count(observability.ORDERS_CANCELLED)
+    return cancelled
 
 
 def change_status(
