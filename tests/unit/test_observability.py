@@ -130,3 +130,40 @@ def test_enabled_tracer_delegates_to_powertools(monkeypatch: pytest.MonkeyPatch)
     assert handler({}, None) == 42
     assert tracer._tracer is not None
     assert tracer.disabled is True  # any other attribute comes from Powertools' Tracer
+
+
+def test_a_business_event_with_a_dimension_is_its_own_emf_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from backend import observability
+
+    observability.count(observability.JOBS_PROCESSED, job_type="email.send")
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    declaration = line["_aws"]["CloudWatchMetrics"][0]
+    assert declaration["Metrics"] == [{"Name": "JobsProcessed", "Unit": "Count"}]
+    assert sorted(declaration["Dimensions"][0]) == ["job_type", "service"]
+    assert (line["job_type"], line["JobsProcessed"]) == ("email.send", [1.0])
+
+
+def test_a_business_event_refuses_an_unknown_dimension() -> None:
+    from backend import observability
+
+    with pytest.raises(ValueError, match="user_id"):
+        observability.count(observability.SIGN_UPS, user_id="01J0000000000000000000000")
+
+
+def test_a_cache_answer_counts_as_a_hit_or_a_miss() -> None:
+    from dataclasses import dataclass
+
+    from backend import observability
+
+    @dataclass
+    class Answer:
+        hit: bool
+
+    observability.metrics.clear_metrics()
+    hit, miss = Answer(hit=True), Answer(hit=False)
+    assert observability.cache_outcome(hit) is hit
+    observability.cache_outcome(miss)
+    observability.cache_outcome(miss)
+    recorded = observability.metrics.metric_set
+    assert (recorded["CacheHits"]["Value"], recorded["CacheMisses"]["Value"]) == ([1.0], [1.0, 1.0])
+    observability.metrics.clear_metrics()

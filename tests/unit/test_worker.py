@@ -99,6 +99,30 @@ def test_poison_message_fails_alone(worker: Any) -> None:
     ]
 
 
+def test_job_outcomes_are_counted_per_job_type(worker: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    retried = sqs_record(email_job("job-r", to="r@example.com"), "m-r")
+    retried["attributes"]["ApproximateReceiveCount"] = "3"
+    records = [
+        sqs_record(email_job("job-a", to="a@example.com"), "m-a"),
+        sqs_record("{not json", "m-x"),
+        retried,
+    ]
+    worker({"Records": records}, FakeContext())
+    counted: dict[tuple[str, str], float] = {}
+    for line in capsys.readouterr().out.splitlines():
+        document = json.loads(line) if line.startswith("{") else {}
+        for declaration in document.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in declaration["Metrics"]:
+                if "job_type" in document:
+                    key = (metric["Name"], document["job_type"])
+                    counted[key] = counted.get(key, 0) + sum(document[metric["Name"]])
+    assert counted == {
+        ("JobsProcessed", "email.send"): 2,
+        ("JobsRetried", "email.send"): 1,
+        ("JobsFailed", "invalid"): 1,
+    }
+
+
 def test_redelivered_job_is_not_sent_twice(worker: Any) -> None:
     body = email_job("job-once")
     assert worker({"Records": [sqs_record(body, "first")]}, FakeContext()) == {"batchItemFailures": []}

@@ -21,7 +21,7 @@ import re
 import warnings
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar, cast, overload
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -209,3 +209,52 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger(logger_formatter=RedactingFormatter(), utc=True)
 tracer = LazyTracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AppBackend"))
+
+
+# ---------------------------------------------------------------------------- business metrics
+# Each business event is a Count in POWERTOOLS_METRICS_NAMESPACE with the ``service`` dimension
+# Powertools adds (POWERTOOLS_SERVICE_NAME: one value per function). Without further dimensions an
+# event joins the invocation's metrics, which ``metrics.log_metrics`` (around every handler) writes
+# as one EMF line at the end; with dimensions it is its own EMF line at once (``single_metric``),
+# so a job type never leaks onto another metric of the same invocation. Dimension values must come
+# from a small fixed set (a job type, a limit's kind): never a user, order or product id.
+# docs/operations.md lists every metric, its alarms and its dashboard widget.
+SIGN_UPS: Final = "SignUps"
+SIGN_INS_FAILED: Final = "SignInsFailed"
+ORDERS_PLACED: Final = "OrdersPlaced"
+ORDERS_CANCELLED: Final = "OrdersCancelled"
+ORDERS_FAILED_STOCK: Final = "OrdersFailedStock"
+JOBS_PROCESSED: Final = "JobsProcessed"
+JOBS_FAILED: Final = "JobsFailed"
+JOBS_RETRIED: Final = "JobsRetried"
+RATE_LIMITED: Final = "RateLimited"
+CACHE_HITS: Final = "CacheHits"
+CACHE_MISSES: Final = "CacheMisses"
+#: The dimensions a business metric may carry besides ``service`` (each with a bounded set of values).
+METRIC_DIMENSIONS: Final = frozenset({"job_type", "limit"})
+
+
+def count(name: str, value: float = 1, **dimensions: str) -> None:
+    """Count one business event (``value`` of them), optionally under low-cardinality dimensions."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    if not dimensions:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        return
+    unknown = set(dimensions) - METRIC_DIMENSIONS
+    if unknown:
+        raise ValueError(f"not a business metric dimension: {sorted(unknown)}")
+    with single_metric(name=name, unit=MetricUnit.Count, value=value) as metric:
+        for key, dimension in dimensions.items():
+            metric.add_dimension(name=key, value=dimension)
+
+
+class _CacheAnswer(Protocol):
+    @property
+    def hit(self) -> bool: ...
+
+
+def cache_outcome[A: _CacheAnswer](answer: A) -> A:
+    """Count a read cache's answer (``CacheHits`` or ``CacheMisses``) and return it unchanged."""
+    count(CACHE_HITS if answer.hit else CACHE_MISSES)
+    return answer

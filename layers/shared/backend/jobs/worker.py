@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from backend import coldstart
+from backend import coldstart, observability
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
 from backend.schemas.jobs import (
@@ -161,16 +161,43 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> dict[str, An
         try:
             envelope = SnsEnvelope.model_validate_json(record.body)
         except PydanticValidationError:
+            _count_job(record, SES_NOTIFICATION, observability.JOBS_FAILED)
             raise ValidationError("Invalid SNS notification") from None
-        return _ses_notification(envelope)
-    job = parse_job(record.body)
+        outcome = _ses_notification(envelope)
+        _count_job(record, SES_NOTIFICATION, observability.JOBS_PROCESSED)
+        return outcome
+    try:
+        job = parse_job(record.body)
+    except ValidationError:
+        _count_job(record, INVALID_JOB, observability.JOBS_FAILED)
+        raise
     logger.append_keys(job_id=job.job_id, job_type=job.type)
     try:
-        return HANDLERS[job.type](job, lambda_context)
-    except EmailThrottledError as throttled:
-        return _defer(record, job, throttled)
+        try:
+            result = HANDLERS[job.type](job, lambda_context)
+        except EmailThrottledError as throttled:
+            result = _defer(record, job, throttled)
+    except Exception:
+        _count_job(record, job.type, observability.JOBS_FAILED)
+        raise
     finally:
         logger.remove_keys(["job_id", "job_type"])
+    _count_job(record, job.type, observability.JOBS_PROCESSED)
+    return result
+
+
+#: The ``job_type`` of the metrics of an SES notification (not a job) and of an unreadable message.
+SES_NOTIFICATION: Final = "ses.notification"
+INVALID_JOB: Final = "invalid"
+
+
+def _count_job(record: SQSRecord, job_type: str, outcome: str) -> None:
+    """Count a message's outcome per job type (``JobsProcessed``/``JobsFailed``), and ``JobsRetried``
+    when SQS delivered it before (a failed or timed-out earlier receive)."""
+    observability.count(outcome, job_type=job_type)
+    receives = str((record.raw_event.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
+    if receives.isdigit() and int(receives) > 1:
+        observability.count(observability.JOBS_RETRIED, job_type=job_type)
 
 
 def deferral_delay(deferrals: int) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from backend import observability
 from backend.config import RuntimeConfig
 from backend.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
 from backend.models.clock import Clock
@@ -92,6 +93,7 @@ def sign_up(
         ) from exc
     issued = _start_session(deps, config, user, user_agent)
     logger.info("user signed up", extra={"user_id": user.id})
+    observability.count(observability.SIGN_UPS)
     _send(
         deps, to=user.email, template="welcome", data={"name": user.name or ""}, job_id=f"welcome-{user.id}"
     )
@@ -119,8 +121,10 @@ def sign_in(
         user = deps.users.get_by_email(address)
     except (NotFoundError, ValidationError):
         passwords.burn(password)
+        observability.count(observability.SIGN_INS_FAILED)
         raise UnauthorizedError(INVALID_CREDENTIALS) from None
     if not passwords.verify(user.password_hash, password):
+        observability.count(observability.SIGN_INS_FAILED)
         raise UnauthorizedError(INVALID_CREDENTIALS)
     if passwords.needs_rehash(user.password_hash):
         with contextlib.suppress(ConflictError):  # changed meanwhile: the next sign-in upgrades it

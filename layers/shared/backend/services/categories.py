@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
+from backend import observability
 from backend.errors import NotFoundError, ValidationError
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
 from backend.schemas.content import CategoryOut, CategorySummary
@@ -38,7 +39,9 @@ class CategoryIndexMemo:
 
     def index(self, categories: CategoriesRepository, cache: ReadCache, *, strict: bool) -> CategoryIndex:
         """Slug and id lookups of every category, from the cached list (AP16 on a miss)."""
-        rendered = cache.fetch(ALL_KEY, (views.CATEGORIES,), lambda: _render_all(categories), strict=strict)
+        rendered = observability.cache_outcome(
+            cache.fetch(ALL_KEY, (views.CATEGORIES,), lambda: _render_all(categories), strict=strict)
+        )
         memo = self._last
         if memo is not None and memo[0] == rendered.etag:
             return memo[1]
@@ -79,8 +82,10 @@ class CategoryIndex:
 # ----------------------------------------------------------------------------- reads
 def list_categories(deps: CategoriesDeps, viewer: Principal | None = None) -> Rendered:
     """Every category, by name (public; one cached body)."""
-    return deps.cache.fetch(
-        ALL_KEY, (views.CATEGORIES,), lambda: _render_all(deps.categories), strict=views.strict(viewer)
+    return observability.cache_outcome(
+        deps.cache.fetch(
+            ALL_KEY, (views.CATEGORIES,), lambda: _render_all(deps.categories), strict=views.strict(viewer)
+        )
     )
 
 
@@ -95,8 +100,10 @@ def get_category(deps: CategoriesDeps, slug: str, viewer: Principal | None = Non
             raise NotFoundError("Category")
         return views.render(Envelope[CategoryOut](data=category))
 
-    return deps.cache.fetch(
-        views.key("categories:slug", wanted), (views.CATEGORIES,), compute, strict=views.strict(viewer)
+    return observability.cache_outcome(
+        deps.cache.fetch(
+            views.key("categories:slug", wanted), (views.CATEGORIES,), compute, strict=views.strict(viewer)
+        )
     )
 
 

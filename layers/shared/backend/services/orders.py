@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
+from backend import observability
 from backend.errors import (
     ConcurrentModificationError,
     ConflictError,
@@ -123,6 +124,7 @@ def _place(deps: PlaceDeps, *, data: PlaceOrder) -> OrderRecord:
         time.sleep(0.02 * attempt)  # a racing write or a price change: read again and retry
     logger.info("order placed", extra={"order_id": order.id, "lines": order.item_count})
     _stock_changed(deps.invalidate)
+    observability.count(observability.ORDERS_PLACED)
     try:
         from backend.schemas.jobs import OrderProcessJob  # the job schemas: only placing an order needs them
 
@@ -165,6 +167,8 @@ def _priced_lines(products: ProductsRepository, wanted: Sequence[OrderLineIn]) -
 
 
 def _out_of_stock(index: int, name: str, product_id: str) -> ConflictError:
+    """The 409 an order short of stock gets (counted: ``OrdersFailedStock``)."""
+    observability.count(observability.ORDERS_FAILED_STOCK)
     message = f"Not enough {name} in stock"
     return ConflictError(
         message,
@@ -227,6 +231,7 @@ def cancel_order(
     order = get_order(orders, principal, order_id)
     cancelled = _move(orders, order, OrderStatus.CANCELLED)
     _stock_changed(invalidate)
+    observability.count(observability.ORDERS_CANCELLED)
     return cancelled
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, TypedDict
 
+from backend import observability
 from backend.cache import NotCached
 from backend.errors import ConflictError, NotFoundError, UnauthorizedError, ValidationError
 from backend.schemas.common import Envelope, ListEnvelope
@@ -124,7 +125,7 @@ def list_posts(deps: ContentDeps, query: PostQuery, viewer: Principal | None = N
     if own:  # drafts included: this caller's view only
         return views.fresh(compute())
     key = views.key("posts:list", slug, query.author, query.limit, query.page, query.cursor)
-    return deps.cache.fetch(key, NAMESPACES, compute, strict=strict)
+    return observability.cache_outcome(deps.cache.fetch(key, NAMESPACES, compute, strict=strict))
 
 
 def get_post(deps: ContentDeps, slug: str, viewer: Principal | None = None) -> Rendered:
@@ -143,7 +144,9 @@ def get_post(deps: ContentDeps, slug: str, viewer: Principal | None = None) -> R
             raise NotFoundError("Post")
         return views.private(_render(post, deps, strict=strict))
 
-    return deps.cache.fetch(f"posts:slug:{wanted}", NAMESPACES, compute, strict=strict)
+    return observability.cache_outcome(
+        deps.cache.fetch(f"posts:slug:{wanted}", NAMESPACES, compute, strict=strict)
+    )
 
 
 # ----------------------------------------------------------------------------- writes

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, TypedDict
 
+from backend import observability
 from backend.errors import NotFoundError, ValidationError
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.products import ProductOut
@@ -99,7 +100,9 @@ def get_product(deps: CatalogDeps, product_id: str, viewer: Principal | None = N
     if _is_admin(viewer):
         return views.fresh(compute())
     key = f"products:item:{product_id}"
-    return deps.cache.fetch(key, NAMESPACES, compute, strict=views.strict(viewer))
+    return observability.cache_outcome(
+        deps.cache.fetch(key, NAMESPACES, compute, strict=views.strict(viewer))
+    )
 
 
 def list_products(deps: CatalogDeps, query: ProductQuery, viewer: Principal | None = None) -> Rendered:
@@ -130,7 +133,9 @@ def list_products(deps: CatalogDeps, query: ProductQuery, viewer: Principal | No
     if admin:
         return views.fresh(compute())
     key = views.key("products:list", slug, query.limit, query.page, query.cursor)
-    return deps.cache.fetch(key, NAMESPACES, compute, strict=views.strict(viewer))
+    return observability.cache_outcome(
+        deps.cache.fetch(key, NAMESPACES, compute, strict=views.strict(viewer))
+    )
 
 
 # ----------------------------------------------------------------------------- writes (admin)

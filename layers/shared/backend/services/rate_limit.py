@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Protocol
 
+from backend import observability
 from backend.errors import RateLimitedError
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ def enforce(limiter: RateLimiter, bucket: str, *, limit: int, window_seconds: in
     """Count one request in ``bucket``; RateLimitedError (429 with Retry-After) once over ``limit``."""
     result = limiter.hit(bucket, limit=limit, window_seconds=window_seconds)
     if not result.allowed:
+        observability.count(observability.RATE_LIMITED, limit=bucket.rsplit(":", 1)[0])
         raise RateLimitedError(result.retry_after_seconds, message="Too many attempts; try again later")
 
 
