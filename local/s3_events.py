@@ -15,6 +15,9 @@ https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-UsingHTTPPOST.html):
   ``EntityTooLarge``); a form field that no condition names is refused ("Extra input fields"),
   except ``x-amz-signature``, ``file``, ``policy`` and ``x-ignore-*``.
 
+``GET <endpoint>/_cdn/<bucket>/<key>`` stands in for CloudFront: it reads the (private) bucket's
+object for an unsigned caller, as the distribution does with its Origin Access Control.
+
 After a successful upload (a POST form, or a PUT of an object), the front tells the listener
 registered for its port (`listen`): the local cloud (`S3Notifier`) builds the event S3 sends
 (`s3_event`, AWS's event message structure,
@@ -49,6 +52,9 @@ from local.intrinsics import ACCOUNT_ID, REGION
 Listener = Callable[["ObjectCreated"], None]
 
 _listeners: dict[int, Listener] = {}
+
+#: Where the emulator serves buckets as a CDN would (``<endpoint>/_cdn/<bucket>/<key>``).
+CDN_PATH = "/_cdn"
 _lock = threading.Lock()
 
 #: Form fields the policy does not have to name (AWS: sigv4-HTTPPOSTConstructPolicy, "Conditions").
@@ -189,6 +195,28 @@ class S3Front:
             return self._form_upload(environ, start_response, path)
         if method == "PUT" and _object_path(path) and not environ.get("QUERY_STRING"):
             return self._put(environ, start_response, path)
+        if method in ("GET", "HEAD") and path.startswith(CDN_PATH + "/"):
+            return self._cdn(environ, start_response, path)
+        return self.app(environ, start_response)
+
+    # -------------------------------------------------------------- GET /_cdn/ (the CDN's stand-in)
+    def _cdn(self, environ: dict[str, Any], start_response: Callable[..., Any], path: str) -> Iterable[bytes]:
+        """``/_cdn/<bucket>/<key>``: the object, read with the emulator's credentials, as CloudFront
+        reads a private bucket through its Origin Access Control (the bucket itself stays private:
+        moto refuses an anonymous GET of it, as S3 does)."""
+        if not _object_path(path.removeprefix(CDN_PATH)):
+            return _error(start_response, PolicyRefused(403, "AccessDenied", "Access Denied"), resource=path)
+        environ = dict(environ)
+        environ["PATH_INFO"] = path.removeprefix(CDN_PATH)
+        environ["QUERY_STRING"] = ""
+        for raw in ("RAW_URI", "REQUEST_URI"):  # what werkzeug builds the request's URL from
+            if raw in environ:
+                environ[raw] = str(environ[raw]).replace(CDN_PATH, "", 1)
+        today = datetime.now(UTC).strftime("%Y%m%d")
+        environ["HTTP_AUTHORIZATION"] = (
+            f"AWS4-HMAC-SHA256 Credential={FAKE_CREDENTIALS['AWS_ACCESS_KEY_ID']}/{today}/{REGION}/s3/aws4_request, "
+            "SignedHeaders=host, Signature=" + "0" * 64
+        )
         return self.app(environ, start_response)
 
     # -------------------------------------------------------------- POST (browser uploads)
@@ -407,8 +435,8 @@ def bucket_url_parameters(
     template_path: Path, endpoint_url: str, overrides: Mapping[str, str]
 ) -> dict[str, str]:
     """The template's ``Metadata.LocalCloud.BucketUrlParameters`` ({parameter: bucket logical id}):
-    each parameter not overridden becomes the emulator's path-style URL of that bucket, where the
-    bucket's objects are read without signing (moto does not check), as a CDN serves them."""
+    each parameter not overridden becomes the emulator's CDN URL of that bucket
+    (``<endpoint>/_cdn/<bucket>``: its objects read without signing, as CloudFront serves them)."""
     from local.stack import Stack
 
     stack = Stack.from_file(template_path, overrides)
@@ -419,5 +447,5 @@ def bucket_url_parameters(
             continue
         name = stack.prop(str(bucket), "BucketName")
         if name:
-            found[str(parameter)] = f"{endpoint_url.rstrip('/')}/{name}"
+            found[str(parameter)] = f"{endpoint_url.rstrip('/')}{CDN_PATH}/{name}"
     return found
