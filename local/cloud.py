@@ -365,6 +365,16 @@ class LocalCloud:
             lines.append(f"    {item['function']}.{item['event']}  {item['schedule']}  {when}")
         if not (self.scheduler and self.scheduler.entries):
             lines.append("    (none)")
+        s3 = [upload for spec in self.functions.values() for upload in spec.s3]
+        if s3:
+            lines.append(
+                "  s3 events (browser POSTs checked against their policy; images at <emulator>/_cdn/)"
+            )
+            for upload in s3:
+                lines.append(
+                    f"    {upload.bucket}/{upload.prefix}*{upload.suffix} {','.join(upload.events)} "
+                    f"→ {upload.function}.{upload.event}"
+                )
         warnings = [
             f"{name}: {warning}" for name, spec in self.functions.items() for warning in spec.warnings
         ]
