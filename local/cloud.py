@@ -28,6 +28,7 @@ from local.mailbox import Mailbox
 from local.openapi import merge_openapi
 from local.provision import ProvisionReport, provision
 from local.routes import Router
+from local.s3_events import S3Notifier, bucket_url_parameters, listen, unlisten
 from local.scheduler import Scheduler
 from local.sqs_poller import SqsPoller
 from local.stack import Stack
@@ -62,6 +63,7 @@ class LocalCloud:
         self.cors: CorsConfig | None = None
         self.pollers: list[SqsPoller] = []
         self.scheduler: Scheduler | None = None
+        self.s3_notifier: S3Notifier | None = None
         self._server: GatewayServer | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -89,7 +91,12 @@ class LocalCloud:
     def _start(self, started: float) -> None:
         assert self._server is not None
         self.emulator.start()
-        self.stack = Stack.from_file(self.options.template, self.options.parameter_overrides)
+        overrides = self.options.parameter_overrides
+        overrides = {
+            **bucket_url_parameters(self.options.template, self.emulator.endpoint_url, overrides),
+            **overrides,
+        }
+        self.stack = Stack.from_file(self.options.template, overrides)
         self.report = provision(
             self.stack, self.emulator.clients(), visibility_timeout=self.options.sqs_visibility_override
         )
@@ -137,6 +144,7 @@ class LocalCloud:
                             self.console,
                         )
                     )
+        self._listen_s3()
         schedules = [schedule for spec in self.functions.values() for schedule in spec.schedules]
         self.scheduler = Scheduler(schedules, self.fire_schedule, self.console)
         self._server.gateway = Gateway(self)
@@ -168,9 +176,30 @@ class LocalCloud:
             self.scheduler.stop()
         for poller in self.pollers:
             poller.stop(wait=False)
+        if self.s3_notifier is not None:
+            unlisten(self._emulator_port())
         with ThreadPoolExecutor(max_workers=max(1, len(self.pools))) as executor:
             list(executor.map(lambda pool: pool.shutdown(), self.pools.values()))
         self.emulator.stop()
+
+    # ------------------------------------------------------------------ S3 events
+
+    def _listen_s3(self) -> None:
+        """The template's S3 events: objects created in the emulator invoke their functions."""
+        subscriptions = [sub for spec in self.functions.values() for sub in spec.s3]
+        if not subscriptions:
+            return
+        assert self.stack is not None
+        self.s3_notifier = S3Notifier(
+            subscriptions,
+            self.invoke,
+            self.console.line,
+            region=self.stack.region,
+        )
+        listen(self._emulator_port(), self.s3_notifier)
+
+    def _emulator_port(self) -> int:
+        return int(self.emulator.endpoint_url.rsplit(":", 1)[1])
 
     # ------------------------------------------------------------------ invoking
 
@@ -339,6 +368,16 @@ class LocalCloud:
             lines.append(f"    {item['function']}.{item['event']}  {item['schedule']}  {when}")
         if not (self.scheduler and self.scheduler.entries):
             lines.append("    (none)")
+        s3 = [upload for spec in self.functions.values() for upload in spec.s3]
+        if s3:
+            lines.append(
+                "  s3 events (browser POSTs checked against their policy; images at <emulator>/_cdn/)"
+            )
+            for upload in s3:
+                lines.append(
+                    f"    {upload.bucket}/{upload.prefix}*{upload.suffix} {','.join(upload.events)} "
+                    f"→ {upload.function}.{upload.event}"
+                )
         warnings = [
             f"{name}: {warning}" for name, spec in self.functions.items() for warning in spec.warnings
         ]

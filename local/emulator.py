@@ -21,6 +21,7 @@ from local.intrinsics import REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ses import SESClient
     from mypy_boto3_sqs import SQSClient
@@ -78,8 +79,15 @@ class AwsClients:
     def _ses(self) -> SESClient:
         return self._session.client("ses", endpoint_url=self.endpoint_url, config=self._config)
 
+    @cached_property
+    def _s3(self) -> S3Client:
+        return self._session.client("s3", endpoint_url=self.endpoint_url, config=self._config)
+
     def dynamodb(self) -> DynamoDBClient:
         return self._dynamodb
+
+    def s3(self) -> S3Client:
+        return self._s3
 
     def sqs(self) -> SQSClient:
         return self._sqs
@@ -126,9 +134,11 @@ def _threaded_moto_server(host: str, port: int, faults: Faults) -> Any:
     )
     from werkzeug.serving import make_server
 
+    from local.s3_events import S3Front
+
     class Server(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = FaultyDynamoDB(SerializedDynamoDB(DomainDispatcherApplication(create_backend_app)), faults)
+            app = FaultyDynamoDB(S3Front(SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))), faults)
             self._server = make_server(
                 self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
             )

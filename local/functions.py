@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from local.intrinsics import IntrinsicError
+from local.s3_events import S3Subscription, subscription
 from local.stack import Stack
 
 FUNCTION_TYPES = ("AWS::Serverless::Function",)
@@ -81,6 +82,7 @@ class FunctionSpec:
     http_routes: list[HttpRoute] = field(default_factory=list)
     sqs: list[SqsSubscription] = field(default_factory=list)
     schedules: list[ScheduleEvent] = field(default_factory=list)
+    s3: list[S3Subscription] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -248,6 +250,9 @@ def _add_event(stack: Stack, spec: FunctionSpec, name: str, event: dict[str, Any
                 description=str(props.get("Description", "")),
             )
         )
+    elif etype == "S3":
+        # Bucket is a Ref to a bucket of the template: its name once provisioned (local/provision.py)
+        spec.s3.append(subscription(spec.logical_id, name, props))
     else:
         spec.warnings.append(f"event {name} of type {etype} is not emulated")
 

@@ -1,7 +1,8 @@
 """Create the template's data resources in the emulator, in dependency order (DLQs before queues).
 
 Emulated: DynamoDB tables (keys, GSIs/LSIs, TTL, streams), SQS queues (attributes, redrive
-policies), Secrets Manager secrets (`GenerateSecretString` is generated here), SSM parameters, and
+policies), S3 buckets (name and CORS; browser uploads and their events: local/s3_events.py),
+Secrets Manager secrets (`GenerateSecretString` is generated here), SSM parameters, and
 SES identities (`AWS::SES::EmailIdentity` resources and every `IdentityName` in a function's SAM SES
 policy, so the sender address the template grants is verified). Everything else is not provisioned;
 functions, the HTTP API, layers and log groups still resolve (see `local.stack`).
@@ -95,6 +96,7 @@ class _Provisioner:
             "AWS::SSM::Parameter": self.parameter,
             "AWS::SES::EmailIdentity": self.email_identity,
             "AWS::SES::ConfigurationSet": self.configuration_set,
+            "AWS::S3::Bucket": self.bucket,
         }
 
     def run(self) -> ProvisionReport:
@@ -191,6 +193,35 @@ class _Provisioner:
         arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return PhysicalResource(
             logical_id, "AWS::SQS::Queue", url, {"Arn": arn, "QueueName": name, "QueueUrl": url}
+        )
+
+    # ------------------------------------------------------------------ S3
+
+    def bucket(self, logical_id: str, props: dict[str, Any]) -> PhysicalResource:
+        """A bucket with its name and CORS rules; its notifications are the template's S3 events,
+        which the local cloud delivers itself (local/s3_events.py)."""
+        client = self.clients.s3()
+        name = str(props.get("BucketName") or self.stack.generated_name(logical_id, 63).lower())
+        try:
+            client.create_bucket(Bucket=name)
+        except ClientError as exc:
+            if self.mode != "ensure" or _code(exc) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        rules = (props.get("CorsConfiguration") or {}).get("CorsRules")
+        if rules:  # CloudFormation's CorsRule names → the S3 API's
+            renamed = {"MaxAge": "MaxAgeSeconds", "ExposedHeaders": "ExposeHeaders", "Id": "ID"}
+            api_rules: Any = [{renamed.get(k, k): v for k, v in rule.items()} for rule in rules]
+            client.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": api_rules})
+        domain = f"{name}.s3.{self.stack.region}.amazonaws.com"
+        return PhysicalResource(
+            logical_id,
+            "AWS::S3::Bucket",
+            name,
+            {
+                "Arn": f"arn:aws:s3:::{name}",
+                "DomainName": f"{name}.s3.amazonaws.com",
+                "RegionalDomainName": domain,
+            },
         )
 
     # ------------------------------------------------------------------ Secrets Manager

@@ -128,6 +128,35 @@ def _ses(operation: str, params: Mapping[str, Any], region: str) -> list[Authori
     return found
 
 
+# S3: object operations are authorized on the object's ARN, bucket listings on the bucket's; a
+# DeleteObjects request needs s3:DeleteObject on each key
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html).
+_S3_OBJECT_ACTIONS = {
+    "GetObject": "GetObject",
+    "PutObject": "PutObject",
+    "DeleteObject": "DeleteObject",
+    "HeadObject": "GetObject",
+}
+_S3_BUCKET_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket"}
+
+
+def _s3(operation: str, params: Mapping[str, Any], _region: str) -> list[Authorization] | None:
+    bucket = str(params.get("Bucket", ""))
+    if not bucket:
+        return None
+    if operation in _S3_OBJECT_ACTIONS and "Key" in params:
+        action = _S3_OBJECT_ACTIONS[operation]
+        return [{"action": f"s3:{action}", "resource": f"arn:aws:s3:::{bucket}/{params['Key']}"}]
+    if operation == "DeleteObjects":
+        objects = (params.get("Delete") or {}).get("Objects") or []
+        return [
+            {"action": "s3:DeleteObject", "resource": f"arn:aws:s3:::{bucket}/{o['Key']}"} for o in objects
+        ] or None
+    if operation in _S3_BUCKET_ACTIONS:
+        return [{"action": f"s3:{_S3_BUCKET_ACTIONS[operation]}", "resource": f"arn:aws:s3:::{bucket}"}]
+    return None
+
+
 def _dynamodb_service(operation: str, params: Mapping[str, Any], region: str) -> list[Authorization] | None:
     return (
         _dynamodb(operation, params, lambda name: f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}")
@@ -142,6 +171,7 @@ _SERVICES: dict[str, Callable[[str, Mapping[str, Any], str], list[Authorization]
     "ssm": _ssm,
     "ses": _ses,
     "sesv2": _ses,
+    "s3": _s3,
 }
 
 

@@ -112,7 +112,7 @@ class Stack:
         """The name CloudFormation would generate when a name property is omitted (deterministic here)."""
         return f"{STACK_NAME}-{logical_id}"[:max_length]
 
-    def _synthetic(self, logical_id: str) -> PhysicalResource | None:
+    def _synthetic(self, logical_id: str) -> PhysicalResource | None:  # noqa: PLR0911 - a case per type
         resource = (self.template.get("Resources") or {}).get(logical_id)
         if resource is None:
             return None
@@ -128,6 +128,13 @@ class Stack:
         if rtype in ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"):
             name = self.prop(logical_id, "LayerName") or self.generated_name(logical_id)
             return PhysicalResource(logical_id, rtype, self.arn("lambda", f"layer:{name}:1"))
+        if rtype == "AWS::CloudFront::Distribution":  # not emulated: the local cloud serves from S3
+            return PhysicalResource(
+                logical_id,
+                rtype,
+                "ELOCALCLOUD",
+                {"DomainName": "localcloud.cloudfront.invalid", "Id": "ELOCALCLOUD"},
+            )
         if rtype == "AWS::Logs::LogGroup":
             name = self.prop(logical_id, "LogGroupName") or self.generated_name(logical_id, 512)
             return PhysicalResource(logical_id, rtype, name, {"Arn": self.arn("logs", f"log-group:{name}:*")})

@@ -188,6 +188,10 @@ def attributes(
                 return name("Name")
             case "AWS::SNS::Topic", None:
                 return f"arn:aws:sns:{region}:{account}:{name('TopicName')}"
+            case "AWS::S3::Bucket", None:
+                return name("BucketName")
+            case "AWS::S3::Bucket", "Arn":
+                return f"arn:aws:s3:::{name('BucketName')}"
             case "AWS::Logs::LogGroup", None:
                 return name("LogGroupName")
             case "AWS::Logs::LogGroup", "Arn":

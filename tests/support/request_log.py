@@ -20,6 +20,7 @@ from local import request_recorder
 _HTTP_APP = os.path.join("backend", "http", "app.py")
 _WORKER = os.path.join("backend", "jobs", "worker.py")
 _SCHEDULED = os.path.join("backend", "jobs", "scheduled.py")
+_AVATAR = os.path.join("backend", "jobs", "avatars.py")
 _TITLE_PREFIX = "app-backend "  # backend.http.app.create_app titles each app "app-backend <name>"
 
 
@@ -31,6 +32,8 @@ def _function_of(frame: FrameType) -> str | None:
         return "worker"
     if code.co_filename.endswith(_SCHEDULED):
         return "scheduled"
+    if code.co_filename.endswith(_AVATAR):
+        return "avatar"
     if code.co_filename.endswith(_HTTP_APP):
         asgi = frame.f_locals.get("asgi")  # the Mangum adapter the handler closes over
         title = str(getattr(getattr(asgi, "app", None), "title", ""))

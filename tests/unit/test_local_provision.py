@@ -90,6 +90,7 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
         "OrdersFunction",
         "WorkerFunction",
         "ScheduledFunction",
+        "AvatarFunction",
     }
     auth = functions["AuthFunction"]
     assert auth.function_name == "app-backend-auth-dev"
@@ -125,6 +126,19 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     assert json.loads(order_sweeper.input or "") == {"task": "order-sweeper"}
     assert low_stock_digest.expression == "cron(0 7 * * ? *)"
     assert json.loads(low_stock_digest.input or "") == {"task": "low-stock-digest"}
+
+    # the upload bucket's S3 event (docs/avatars.md), delivered by the local cloud (local/s3_events.py)
+    avatar = functions["AvatarFunction"]
+    assert avatar.layer_dirs == [ROOT / "layers" / "shared", ROOT / "layers" / "imaging"]
+    (uploaded,) = avatar.s3
+    assert uploaded.bucket == stack.physical["AvatarUploadBucket"].ref
+    assert (uploaded.events, uploaded.prefix) == (("s3:ObjectCreated:*",), "uploads/")
+    assert avatar.environment["AVATAR_BUCKET"] == stack.physical["AvatarBucket"].ref
+    # without the local cloud's AvatarBaseUrl override: the (not emulated) distribution's domain
+    assert avatar.environment["AVATAR_BASE_URL"] == "https://localcloud.cloudfront.invalid"
+    assert "app-backend-avatar-uploads-123456789012-us-east-1-dev" in {
+        b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]
+    }
 
     worker = functions["WorkerFunction"]
     assert worker.environment["MAIL_FROM"] == "no-reply@example.com"

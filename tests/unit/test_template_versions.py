@@ -64,11 +64,14 @@ def test_functions_without_an_alias_run_latest_and_every_function_uses_the_layer
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         layers = resource["Properties"]["Layers"]
-        assert [resources[layer["Ref"]]["Type"] for layer in layers] == ["AWS::Lambda::LayerVersion"], (
-            logical_id
-        )
-        if logical_id not in aliased:  # the worker and the scheduled function: $LATEST, new code on deploy
-            assert logical_id in ("WorkerFunction", "ScheduledFunction")
+        # the shared layer first; only AvatarFunction adds one (Pillow), which the API functions never load
+        extra = 2 if logical_id == "AvatarFunction" else 1
+        assert [resources[layer["Ref"]]["Type"] for layer in layers] == [
+            "AWS::Lambda::LayerVersion"
+        ] * extra, logical_id
+        assert layers[0]["Ref"].startswith("SharedLayer"), logical_id
+        if logical_id not in aliased:  # worker, scheduled, avatar (async events): $LATEST, new code on deploy
+            assert logical_id in ("WorkerFunction", "ScheduledFunction", "AvatarFunction")
     mappings = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert mappings
     assert all(m["Properties"]["FunctionName"] == {"Ref": "WorkerFunction"} for m in mappings)  # unqualified

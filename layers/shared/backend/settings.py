@@ -118,6 +118,24 @@ class Housekeeping(_Part):
     low_stock_threshold: int = Field(5, alias="LOW_STOCK_THRESHOLD", ge=1, le=1_000_000)
 
 
+class AvatarUploads(_Part):
+    """The bucket avatar uploads go to (presigned POSTs under ``uploads/<userId>/``)."""
+
+    avatar_upload_bucket: str | None = Field(None, alias="AVATAR_UPLOAD_BUCKET")
+
+
+class AvatarStore(_Part):
+    """The bucket that holds the served avatar images (``avatars/<userId>/``), behind the CDN."""
+
+    avatar_bucket: str | None = Field(None, alias="AVATAR_BUCKET")
+
+
+class AvatarCdn(_Part):
+    """The CDN's base URL the avatar images are served from (``<base>/avatars/...``)."""
+
+    avatar_base_url: str | None = Field(None, alias="AVATAR_BASE_URL")
+
+
 class CachedReads(_Part):
     """The read cache (its variables are ``backend.cache.settings.CacheSettings``)."""
 
@@ -129,9 +147,19 @@ class AuthSettings(Core, Api, RuntimeConfigPart, EmailQueue, WebLinks):
     """functions/auth: sign-up and sign-in limits (SSM), verification and reset emails."""
 
 
-class UsersSettings(Core, Api, RuntimeConfigPart, EmailQueue, MaintenanceQueue, WebLinks, CachedReads):
+class UsersSettings(
+    Core,
+    Api,
+    RuntimeConfigPart,
+    EmailQueue,
+    MaintenanceQueue,
+    WebLinks,
+    CachedReads,
+    AvatarUploads,
+    AvatarStore,
+):
     """functions/users: email changes (SSM limits, emails) and account deletion (purge jobs; the
-    deleted posts are invalidated in the read cache)."""
+    deleted posts are invalidated in the read cache); avatar upload forms, and deleting the images."""
 
 
 class ProductsSettings(Core, Api, CachedReads):
@@ -156,8 +184,23 @@ class ScheduledSettings(Core, EmailQueue, OrderQueue, Housekeeping):
     """functions/scheduled: the sweeper re-enqueues orders, the digest and DLQ report email ops."""
 
 
+class AvatarSettings(Core, AvatarStore, AvatarCdn):
+    """functions/avatar: resizes uploads into the served bucket, sets the profile's URLs."""
+
+
 class Settings(
-    Core, Api, RuntimeConfigPart, EmailQueue, OrderQueue, MaintenanceQueue, WebLinks, Mail, Housekeeping
+    Core,
+    Api,
+    RuntimeConfigPart,
+    EmailQueue,
+    OrderQueue,
+    MaintenanceQueue,
+    WebLinks,
+    Mail,
+    Housekeeping,
+    AvatarUploads,
+    AvatarStore,
+    AvatarCdn,
 ):
     """Every part: what the code is typed against, and what a process that is no function loads."""
 
@@ -190,6 +233,7 @@ KINDS: dict[str, type[_Part]] = {
     "orders": OrdersSettings,
     "worker": WorkerSettings,
     "scheduled": ScheduledSettings,
+    "avatar": AvatarSettings,
 }
 
 

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from backend.repositories.suppressions import SuppressionsRepository
     from backend.repositories.users import UsersRepository
     from backend.services.auth import IdentityDeps
+    from backend.services.avatars import AvatarDeps, AvatarStorage
     from backend.services.categories import CategoriesDeps, CategoryIndexMemo
     from backend.services.email import EmailSender
     from backend.services.idempotency import Idempotency, Idempotent
@@ -281,7 +282,36 @@ class Container:
             purge_posts=_queued("enqueue_purge_user_posts"),
             send_email=_queued("enqueue_email"),
             invalidate=self.invalidate,  # lazy: only a deletion builds the cache
+            delete_avatar_images=self._delete_avatar_images,
         )
+
+    # ------------------------------------------------------------------ avatars
+    @cached_property
+    def avatar_storage(self) -> AvatarStorage:
+        """The upload and served buckets and the CDN base URL (each None where the kind has none)."""
+        from backend import aws
+        from backend.services.avatars import AvatarStorage
+
+        return AvatarStorage(
+            s3=aws.s3,
+            upload_bucket=self.settings.avatar_upload_bucket,
+            bucket=self.settings.avatar_bucket,
+            base_url=self.settings.avatar_base_url,
+        )
+
+    @cached_property
+    def avatar_deps(self) -> AvatarDeps:
+        from backend.services.avatars import AvatarDeps
+
+        return AvatarDeps(profiles=self.profiles, storage=self.avatar_storage, clock=self.clock)
+
+    def _delete_avatar_images(self, user_id: str) -> int:
+        """Account deletion: the user's served avatar images (none where no bucket is configured)."""
+        if not self.settings.avatar_bucket:
+            return 0
+        from backend.services import avatars
+
+        return avatars.delete_user_images(self.avatar_storage, user_id)
 
     # ------------------------------------------------------------------ email
     @cached_property

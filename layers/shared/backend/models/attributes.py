@@ -1,4 +1,4 @@
-"""Custom PynamoDB attributes: UTC ISO-8601 timestamps, exact money, string enums."""
+"""Custom PynamoDB attributes: UTC ISO-8601 timestamps, exact money, string enums, string maps."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ from enum import StrEnum
 from typing import Any
 
 from pynamodb.attributes import Attribute
-from pynamodb.constants import NUMBER, STRING
+from pynamodb.constants import MAP, NUMBER, STRING
 
 from backend.models.clock import iso, parse_iso
 from backend.values import CENTS, MONEY_MAX, to_money
 
-__all__ = ["CENTS", "MONEY_MAX", "EnumAttribute", "IsoDateTimeAttribute", "MoneyAttribute", "to_money"]
+__all__ = [
+    "CENTS",
+    "MONEY_MAX",
+    "EnumAttribute",
+    "IsoDateTimeAttribute",
+    "MoneyAttribute",
+    "StringMapAttribute",
+    "to_money",
+]
 
 
 class IsoDateTimeAttribute(Attribute[datetime]):
@@ -54,3 +62,15 @@ class EnumAttribute[E: StrEnum](Attribute[E]):
 
     def deserialize(self, value: str) -> E:
         return self.enum_type(value)
+
+
+class StringMapAttribute(Attribute[dict[str, str]]):
+    """A map of strings to strings (a DynamoDB map of S values), e.g. an avatar's URLs by size."""
+
+    attr_type = MAP
+
+    def serialize(self, value: dict[str, str]) -> dict[str, dict[str, str]]:
+        return {str(key): {STRING: str(item)} for key, item in value.items()}
+
+    def deserialize(self, value: dict[str, dict[str, str]]) -> dict[str, str]:
+        return {key: item[STRING] for key, item in value.items() if STRING in item}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, VersionAttribute
 
 from backend.models import keys
-from backend.models.attributes import IsoDateTimeAttribute
+from backend.models.attributes import IsoDateTimeAttribute, StringMapAttribute
 from backend.models.base import TableItem
 
 
@@ -14,6 +14,11 @@ class ProfileModel(TableItem, discriminator="Profile"):
     bio = UnicodeAttribute(null=True)
     website = UnicodeAttribute(null=True)
     avatar = UnicodeAttribute(null=True)
+    #: {"64": url, "256": url, "512": url}: the avatar's WebP images (set by AvatarFunction)
+    avatar_images = StringMapAttribute(attr_name="avatarImages", null=True)
+    avatar_key = UnicodeAttribute(attr_name="avatarKey", null=True)
+    #: epoch ms of the last avatar change: the condition that keeps a stale upload out
+    avatar_at = NumberAttribute(attr_name="avatarAt", null=True)
     created_at = IsoDateTimeAttribute(attr_name="createdAt")
     updated_at = IsoDateTimeAttribute(attr_name="updatedAt")
     version = VersionAttribute()

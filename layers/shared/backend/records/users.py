@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +36,27 @@ class ProfileRecord:
     created_at: datetime
     updated_at: datetime
     version: int
+    #: The avatar's square WebP images by size in px ("64", "256", "512") → absolute CDN URL;
+    #: ``avatar`` is then the 256 px one (the original schema's single URL).
+    avatar_images: Mapping[str, str] | None = None
+    #: Where those images are stored: ``avatars/<userId>/<content hash>`` (+ ``-<px>.webp``).
+    avatar_key: str | None = None
+    #: When the avatar last changed (the upload's S3 event time, or its removal), epoch ms: an
+    #: older upload processed late never replaces a newer avatar (``ProfilesRepository.set_avatar``).
+    avatar_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AvatarUpload:
+    """A presigned S3 POST: the browser posts ``fields`` and then the file to ``url``."""
+
+    url: str
+    fields: Mapping[str, str]
+    key: str
+    content_type: str
+    min_bytes: int
+    max_bytes: int
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
-from backend.errors import NotFoundError
+from backend.errors import ConflictError, NotFoundError
 from backend.models import keys
 from backend.models.clock import Clock, utcnow
 from backend.models.profile import ProfileModel
@@ -12,7 +13,14 @@ from backend.records import UNSET, Unset
 from backend.records.users import ProfileRecord
 from backend.repositories.checks import require_user
 from backend.repositories.dynamo import for_write, get_item
-from backend.repositories.transaction import Transaction, conflict, stale
+from backend.repositories.transaction import Transaction, conflict, fixed, stale
+
+
+class StaleAvatarError(ConflictError):
+    """The profile is gone, or its avatar changed after this upload was made: the upload loses."""
+
+    code = "STALE_AVATAR"
+    default_message = "The profile is gone or has a newer avatar"
 
 
 def to_profile_record(model: ProfileModel) -> ProfileRecord:
@@ -24,6 +32,9 @@ def to_profile_record(model: ProfileModel) -> ProfileRecord:
         created_at=model.created_at,
         updated_at=model.updated_at,
         version=int(model.version),
+        avatar_images=dict(model.avatar_images) if model.avatar_images is not None else None,
+        avatar_key=model.avatar_key,
+        avatar_at=int(model.avatar_at) if model.avatar_at is not None else None,
     )
 
 
@@ -35,6 +46,9 @@ def to_profile_model(record: ProfileRecord, *, new: bool = False) -> ProfileMode
         avatar=record.avatar,
         created_at=record.created_at,
         updated_at=record.updated_at,
+        avatar_images=dict(record.avatar_images) if record.avatar_images is not None else None,
+        avatar_key=record.avatar_key,
+        avatar_at=record.avatar_at,
     )
     return for_write(model, record.version, new=new)
 
@@ -122,3 +136,47 @@ class ProfilesRepository:
         tx = Transaction()
         tx.delete(to_profile_model(profile), on_fail=stale("Profile"))
         tx.commit()
+
+    # ------------------------------------------------------------------ the avatar
+    def set_avatar(self, user_id: str, *, images: Mapping[str, str], key: str, avatar: str, at: int) -> None:
+        """One UpdateItem (AvatarFunction): the new images, if the profile exists and its avatar last
+        changed before ``at`` (epoch ms of the upload), else StaleAvatarError. The version is
+        incremented, so a profile edit read before this update fails instead of undoing it."""
+        model = ProfileModel(user_id=user_id)
+        model.sync_keys()
+        model.version = 1  # any: with version_check off, PynamoDB only ADDs 1 to the stored one
+        condition = ProfileModel.pk.exists() & (
+            ProfileModel.avatar_at.does_not_exist() | (ProfileModel.avatar_at < at)
+        )
+        tx = Transaction()
+        tx.update(
+            model,
+            [
+                ProfileModel.avatar_images.set(dict(images)),
+                ProfileModel.avatar_key.set(key),
+                ProfileModel.avatar.set(avatar),
+                ProfileModel.avatar_at.set(at),
+                ProfileModel.updated_at.set(self._clock()),
+            ],
+            condition=condition,
+            version_check=False,
+            on_fail=fixed(StaleAvatarError),
+        )
+        tx.commit()
+
+    def clear_avatar(self, profile: ProfileRecord, *, at: int) -> ProfileRecord:
+        """Remove the avatar of ``profile`` as read (optimistic, like ``update``); ``at`` (epoch ms)
+        keeps an upload made before the removal from bringing it back."""
+        changed = replace(
+            profile,
+            avatar=None,
+            avatar_images=None,
+            avatar_key=None,
+            avatar_at=max(at, profile.avatar_at or 0),
+            updated_at=self._clock(),
+        )
+        model = to_profile_model(changed)
+        tx = Transaction()
+        tx.put(model, on_fail=stale("Profile"))
+        tx.commit()
+        return to_profile_record(model)

@@ -69,13 +69,25 @@ class UserOut(CamelModel):
 class ProfileOut(CamelModel):
     bio: str | None
     website: str | None
-    avatar: str | None
+    avatar: str | None = Field(description="The avatar's 256 px image (absolute URL), or null")
+    avatar_images: dict[str, str] | None = Field(
+        None,
+        description=(
+            "The avatar as square WebP images by size in px: {'64': url, '256': url, '512': url} "
+            "(absolute CDN URLs, immutable), or null. Set by POST /api/me/avatar/upload's flow "
+            "(docs/avatars.md)"
+        ),
+    )
     updated_at: datetime
 
     @classmethod
     def of(cls, profile: ProfileRecord) -> ProfileOut:
         return cls(
-            bio=profile.bio, website=profile.website, avatar=profile.avatar, updated_at=profile.updated_at
+            bio=profile.bio,
+            website=profile.website,
+            avatar=profile.avatar,
+            avatar_images=dict(profile.avatar_images) if profile.avatar_images else None,
+            updated_at=profile.updated_at,
         )
 
 

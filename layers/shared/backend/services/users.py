@@ -33,6 +33,8 @@ class UsersDeps:
     send_email: Callable[..., Any]
     #: Marks read-cache namespaces stale after a write (``ReadCache.invalidate``).
     invalidate: Callable[..., None] = lambda *namespaces: None
+    #: Deletes the user's served avatar images (``backend.services.avatars``): (user_id) -> count.
+    delete_avatar_images: Callable[[str], Any] = lambda user_id: 0
 
 
 # ----------------------------------------------------------------------------- me
@@ -156,6 +158,8 @@ def delete_user(deps: UsersDeps, principal: Principal, user_id: str) -> UserDele
 # ----------------------------------------------------------------------------- helpers
 def _delete(deps: UsersDeps, user: UserRecord) -> UserDeletion:
     deletion = deps.users.delete(user)
+    # after the profile is gone: an upload processed meanwhile finds no profile and deletes its own
+    images_deleted = deps.delete_avatar_images(user.id)
     if deletion.posts_deleted:
         deps.invalidate("posts")  # their pages and the lists that showed them are stale now
     if deletion.posts_pending:
@@ -166,6 +170,7 @@ def _delete(deps: UsersDeps, user: UserRecord) -> UserDeletion:
             "user_id": user.id,
             "posts_deleted": deletion.posts_deleted,
             "posts_pending": deletion.posts_pending,
+            "avatar_images_deleted": images_deleted,
         },
     )
     return deletion

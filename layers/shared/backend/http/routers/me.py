@@ -1,4 +1,4 @@
-"""The current user (UsersFunction): ``/api/me``, its profile, and deleting the account."""
+"""The current user (UsersFunction): ``/api/me``, its profile and avatar, and deleting the account."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from backend.schemas.account import (
     SessionOut,
     VerificationRequestOut,
 )
+from backend.schemas.avatars import AvatarUploadIn, AvatarUploadOut
 from backend.schemas.common import Envelope
 from backend.schemas.users import MeOut, ProfileOut, ProfileUpdateIn, UserOut
 from backend.services import users as users_service
@@ -55,7 +56,7 @@ def put_profile(
 @router.delete(
     "",
     status_code=204,
-    summary="Delete the account (profile, sessions, posts; refused while it has orders) and clear cookies",
+    summary="Delete the account (profile, avatar images, sessions, posts; refused while it has orders) and clear cookies",
     responses=errors(_409="The account has orders and cannot be deleted, or changed meanwhile"),
 )
 def delete_me(
@@ -160,4 +161,47 @@ def revoke_session(
     from backend.services import account  # the account lifecycle: only these routes import it
 
     account.revoke_session(container.identity, principal, session_id)
+    return Response(status_code=204)
+
+
+# ----------------------------------------------------------------------------- avatar
+@router.post(
+    "/avatar/upload",
+    status_code=201,
+    response_model=Envelope[AvatarUploadOut],
+    summary="Sign a direct upload of a new avatar (a presigned S3 POST, valid 5 minutes)",
+    description=(
+        "The browser then POSTs `fields` and the file (multipart/form-data, `file` last) to `url`. "
+        "S3 itself enforces the signed policy: the declared content type (JPEG, PNG or WebP), "
+        "1 KB to 5 MB, this one key under the caller's own prefix, and the expiry. The upload is "
+        "then decoded, checked (at most 4096x4096 px, no decompression bomb) and resized to 64, "
+        "256 and 512 px square WebP images without metadata, and the profile's `avatar` and "
+        "`avatarImages` become their absolute CDN URLs, usually within seconds: poll GET /api/me. "
+        "A file that is no acceptable image is deleted and the old avatar stays (docs/avatars.md)."
+    ),
+    responses=errors(_404="The account is gone"),
+)
+def sign_avatar_upload(
+    body: AvatarUploadIn,
+    principal: Principal = Depends(current_principal),
+    container: Container = Depends(get_container),
+) -> Envelope[AvatarUploadOut]:
+    from backend.services import avatars  # only these routes import it
+
+    upload = avatars.upload_form(container.avatar_deps, principal, content_type=body.content_type)
+    return Envelope(data=AvatarUploadOut.of(upload))
+
+
+@router.delete(
+    "/avatar",
+    status_code=204,
+    summary="Remove the avatar (the profile's URLs are cleared and the images deleted)",
+    responses=errors(_409="CONCURRENT_MODIFICATION: the profile changed meanwhile; retry"),
+)
+def delete_avatar(
+    principal: Principal = Depends(current_principal), container: Container = Depends(get_container)
+) -> Response:
+    from backend.services import avatars  # only these routes import it
+
+    avatars.delete_avatar(container.avatar_deps, principal)
     return Response(status_code=204)
