@@ -138,7 +138,9 @@ def _threaded_moto_server(host: str, port: int, faults: Faults) -> Any:
 
     class Server(ThreadedMotoServer):
         def _server_entry(self) -> None:
-            app = FaultyDynamoDB(S3Front(SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))), faults)
+            app = FaultyDynamoDB(
+                S3Front(SerializedDynamoDB(DomainDispatcherApplication(create_backend_app))), faults
+            )
             self._server = make_server(
                 self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
             )
