@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Request, Response
 
 from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.params import id_path
 from backend.http.routes import api_router
 from backend.schemas.account import (
     Accepted,
@@ -24,7 +25,7 @@ from backend.services.principal import Principal
 
 router = api_router(prefix="/api/me", tags=["me"])
 
-SessionId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+SessionId = Annotated[str, id_path("sessionId", "The session's id")]
 
 
 @router.get("", response_model=Envelope[MeOut], summary="The signed-in user and their profile")
@@ -147,7 +148,7 @@ def list_sessions(
 
 
 @router.delete(
-    "/sessions/{session_id}",
+    "/sessions/{sessionId}",
     status_code=204,
     summary="Revoke one of the caller's sessions",
     responses=errors(_404="No such session of yours"),
