@@ -73,3 +73,24 @@ def test_a_well_formed_unknown_id_is_404(api: Api, route: tuple[str, str, str, s
     token = api.account(role=Role.ADMIN if admin else Role.USER).token
     response = api.call(_handler(module), method, path.format(id=UNKNOWN), token=token)
     assert response.status == 404, response.body
+
+
+@pytest.mark.parametrize(
+    ("module", "path", "admin"),
+    [
+        ("products", "/api/products", False),
+        ("content", "/api/posts", False),
+        ("orders", "/api/orders", False),
+        ("users", "/api/users", True),
+    ],
+)
+def test_a_cursor_and_a_page_together_are_400(api: Api, module: str, path: str, admin: bool) -> None:
+    from backend.models.enums import Role
+
+    token = api.account(role=Role.ADMIN if admin else Role.USER).token
+    response = api.call(_handler(module), "GET", f"{path}?page=2&cursor=abc", token=token)
+    assert response.status == 400, response.body
+    assert response.body["code"] == "VALIDATION_ERROR"
+    assert response.body["details"] == [
+        {"field": "cursor", "message": "send either page or cursor, not both", "in": "query"}
+    ]

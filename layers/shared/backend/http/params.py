@@ -32,3 +32,18 @@ def id_path(name: str, what: str) -> Any:
 def slug_path(what: str) -> Any:
     """The ``Path`` of a slug parameter (``/by-slug/{slug}``)."""
     return Path(min_length=1, max_length=200, description=f"{what}'s slug (case-insensitive)")
+
+
+def page_number(page: int | None, cursor: str | None) -> int:
+    """The page to read: ``page`` and ``cursor`` are two ways of paging, and a request names one.
+
+    Both at once is 400 ``VALIDATION_ERROR`` (a cursor used to override the page silently)."""
+    if page is not None and cursor is not None:
+        from backend.errors import ValidationError
+
+        message = "send either page or cursor, not both"
+        raise ValidationError(
+            "Invalid pagination",
+            details=[{"field": "cursor", "message": message, "in": "query"}],
+        )
+    return 1 if page is None else page

@@ -7,6 +7,7 @@ Success: ``{"data": ...}``; lists: ``{"data": [...], "meta": {...}}``; errors:
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
@@ -81,6 +82,19 @@ Money = Annotated[
 ]
 
 
+# ----------------------------------------------------------------------------- timestamps
+def timestamp_text(value: datetime) -> str:
+    """A timestamp as the API writes it: UTC, microseconds always present, ``Z``
+    (``2026-01-02T03:04:05.000000Z``; pydantic drops a zero fraction, which clients then parse twice)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+#: Every timestamp of a response (docs/api.md, "Timestamps").
+Timestamp = Annotated[datetime, PlainSerializer(timestamp_text, return_type=str, when_used="json")]
+
+
 class CamelModel(BaseModel):
     """Base of every API model: snake_case in Python, camelCase on the wire (both accepted in).
 
@@ -103,9 +117,11 @@ class Envelope[T](CamelModel):
 
 
 class PageMeta(CamelModel):
-    """List metadata: page/limit/total (offset style) and/or an opaque cursor for the next page."""
+    """List metadata: page/limit/total (offset style) and/or an opaque cursor for the next page.
 
-    limit: int
+    A list returned whole (categories, sessions: small by nature) has ``limit`` null (docs/api.md)."""
+
+    limit: int | None = Field(description="The page size; null for a list returned whole")
     page: int | None = None
     total: int | None = None
     total_pages: int | None = None
@@ -121,6 +137,11 @@ class PageMeta(CamelModel):
             total_pages=page.meta.total_pages,
             next_cursor=page.next_cursor,
         )
+
+
+def whole_list_meta(count: int) -> PageMeta:
+    """The metadata of a list returned whole: one page of ``count`` items, no page size."""
+    return PageMeta(page=1, limit=None, total=count, total_pages=1 if count else 0)
 
 
 class ListEnvelope[T](CamelModel):

@@ -6,12 +6,11 @@ never renders it as HTML, so clients must escape it wherever they put it in a pa
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StrictBool, StringConstraints
 
-from backend.schemas.common import CamelModel, Money, MoneyIn, StrictIn
+from backend.schemas.common import CamelModel, Money, MoneyIn, StrictIn, Timestamp
 
 if TYPE_CHECKING:
     from backend.records.catalog import ProductRecord
@@ -57,8 +56,8 @@ class ProductOut(CamelModel):
     active: bool
     category: str | None = Field(description="The category's slug")
     category_id: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, product: ProductRecord, category_slug: str | None) -> ProductOut:

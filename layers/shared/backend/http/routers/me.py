@@ -18,7 +18,7 @@ from backend.schemas.account import (
     SessionOut,
     VerificationRequestOut,
 )
-from backend.schemas.common import Envelope
+from backend.schemas.common import Envelope, ListEnvelope, whole_list_meta
 from backend.schemas.users import MeOut, ProfileOut, ProfileUpdateIn, UserOut
 from backend.services import users as users_service
 from backend.services.principal import Principal
@@ -126,25 +126,26 @@ def change_email(
     return Envelope(data=Accepted(message="Follow the link sent to the new address to complete the change."))
 
 
-@router.get("/sessions", response_model=Envelope[list[SessionOut]], summary="The caller's signed-in sessions")
+@router.get(
+    "/sessions", response_model=ListEnvelope[SessionOut], summary="The caller's signed-in sessions (all)"
+)
 def list_sessions(
     principal: Principal = Depends(current_principal), container: Container = Depends(get_container)
-) -> Envelope[list[SessionOut]]:
+) -> ListEnvelope[SessionOut]:
     from backend.services import account  # the account lifecycle: only these routes import it
 
-    return Envelope(
-        data=[
-            SessionOut(
-                id=session.id,
-                device=account.describe_device(session.user_agent),
-                created_at=session.created_at,
-                last_used_at=session.rotated_at or session.created_at,
-                expires_at=session.expires_at,
-                current=current,
-            )
-            for session, current in account.list_sessions(container.identity, principal)
-        ]
-    )
+    sessions = [
+        SessionOut(
+            id=session.id,
+            device=account.describe_device(session.user_agent),
+            created_at=session.created_at,
+            last_used_at=session.rotated_at or session.created_at,
+            expires_at=session.expires_at,
+            current=current,
+        )
+        for session, current in account.list_sessions(container.identity, principal)
+    ]
+    return ListEnvelope(data=sessions, meta=whole_list_meta(len(sessions)))
 
 
 @router.delete(

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from backend.http.auth import admin_principal, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
-from backend.http.params import id_path
+from backend.http.params import id_path, page_number
 from backend.http.routes import api_router
 from backend.records import Page, PageRequest
 from backend.records.orders import OrderRecord
@@ -91,7 +91,7 @@ def list_orders(
     page = orders_service.list_orders(
         container.orders,
         principal,
-        PageRequest(limit=query.limit, page=query.page, cursor=query.cursor),
+        PageRequest(limit=query.limit, page=page_number(query.page, query.cursor), cursor=query.cursor),
         status=query.status,
     )
     return _list(page)

@@ -13,7 +13,7 @@ from fastapi import Depends, Query, Request, Response
 from backend.http.auth import current_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
-from backend.http.params import id_path, slug_path
+from backend.http.params import id_path, page_number, slug_path
 from backend.http.representation import NOT_MODIFIED, represent
 from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
@@ -41,7 +41,7 @@ _ESCAPE = "Text is returned as written (JSON strings, never HTML): clients must 
 def list_posts(
     request: Request,
     *,
-    page: int = Query(1, ge=1),
+    page: int | None = Query(None, ge=1, description="1 and up (default 1); not with `cursor`"),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=2048, description="meta.nextCursor of the previous page"),
     category: str | None = Query(None, min_length=1, max_length=120, description="A category slug"),
@@ -49,7 +49,9 @@ def list_posts(
     viewer: Principal | None = Depends(optional_principal),
     container: Container = Depends(get_container),
 ) -> Response:
-    query = service.PostQuery(page=page, limit=limit, cursor=cursor, category=category, author=author)
+    query = service.PostQuery(
+        page=page_number(page, cursor), limit=limit, cursor=cursor, category=category, author=author
+    )
     rendered = service.list_posts(container.content_deps, query, viewer)
     return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
 

@@ -13,7 +13,7 @@ from fastapi import Depends, Query, Request, Response
 from backend.http.auth import admin_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
-from backend.http.params import id_path
+from backend.http.params import id_path, page_number
 from backend.http.representation import NOT_MODIFIED, represent
 from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
@@ -49,14 +49,16 @@ def _changes(body: ProductCreateIn | ProductPatchIn, *, every: bool) -> service.
 def list_products(
     request: Request,
     *,
-    page: int = Query(1, ge=1),
+    page: int | None = Query(None, ge=1, description="1 and up (default 1); not with `cursor`"),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=2048, description="meta.nextCursor of the previous page"),
     category: str | None = Query(None, min_length=1, max_length=120, description="A category slug"),
     viewer: Principal | None = Depends(optional_principal),
     container: Container = Depends(get_container),
 ) -> Response:
-    query = service.ProductQuery(page=page, limit=limit, cursor=cursor, category=category)
+    query = service.ProductQuery(
+        page=page_number(page, cursor), limit=limit, cursor=cursor, category=category
+    )
     rendered = service.list_products(container.catalog_deps, query, viewer)
     return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
 

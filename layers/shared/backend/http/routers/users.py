@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Response
 from backend.http.auth import admin_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
-from backend.http.params import id_path
+from backend.http.params import id_path, page_number
 from backend.http.routes import api_router
 from backend.records import PageRequest
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
@@ -34,7 +34,7 @@ def list_users(
 ) -> ListEnvelope[UserOut]:
     page = users_service.list_users(
         container.users_deps,
-        PageRequest(limit=query.limit, page=query.page, cursor=query.cursor),
+        PageRequest(limit=query.limit, page=page_number(query.page, query.cursor), cursor=query.cursor),
         search=query.search,
         role=query.role,
         email_verified=query.email_verified,
