@@ -57,7 +57,7 @@ EXPECTED_DYNAMODB: dict[str, Minimum] = {
         ("BatchGetItem", "Query", "BatchGetItem"),
         f"{AUTH}, AP05 (one page of the index with the sample data)",
     ),
-    "GET /api/users/{user_id}": Minimum(
+    "GET /api/users/{userId}": Minimum(
         ("BatchGetItem", "GetItem"), ("BatchGetItem", "GetItem"), f"{AUTH}, AP01"
     ),
     "POST /api/users": Minimum(("BatchGetItem", "TransactWriteItems"), source=f"{AUTH}, create user"),
@@ -66,7 +66,7 @@ EXPECTED_DYNAMODB: dict[str, Minimum] = {
     "GET /api/posts": Minimum(
         ("Query", "GetItem", "Query"), (), "AP13, its total (AP26), AP16 for the page's category names; a hit"
     ),
-    "GET /api/posts/{slug}": Minimum(("Query",), (), "AP11; a hit"),
+    "GET /api/posts/by-slug/{slug}": Minimum(("Query",), (), "AP11; a hit"),
     "POST /api/posts": Minimum(
         ("BatchGetItem", "Query", "TransactWriteItems"), source=f"{AUTH}, AP16, create post"
     ),
@@ -74,7 +74,7 @@ EXPECTED_DYNAMODB: dict[str, Minimum] = {
     "GET /api/products": Minimum(
         ("Query", "GetItem", "Query"), (), "AP20, its total (AP26), AP16 for the category names; a hit"
     ),
-    "GET /api/products/{product_id}": Minimum(("GetItem",), source="AP19 (the sample id is unknown: 404)"),
+    "GET /api/products/{productId}": Minimum(("GetItem",), source="AP19 (the sample id is unknown: 404)"),
     "POST /api/products": Minimum(
         ("BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"),
         source=f"{AUTH}, AP17, create product, the cache's namespace stamp",
@@ -85,7 +85,7 @@ EXPECTED_DYNAMODB: dict[str, Minimum] = {
         ("BatchGetItem", "Query", "GetItem"),
         f"{AUTH}, AP24 and its total",
     ),
-    "GET /api/orders/{order_id}": Minimum(
+    "GET /api/orders/{orderId}": Minimum(
         ("BatchGetItem", "Query"), ("BatchGetItem", "Query"), f"{AUTH}, AP23"
     ),
     "POST /api/orders": Minimum(

@@ -6,7 +6,7 @@
 
     def test_something(catalog: Catalog) -> None:
         category = catalog.category("Kitchen")
-        product = catalog.product(category="kitchen", price=12.5)
+        product = catalog.product(category="kitchen", price="12.50")
         response = catalog.get("/api/products")
 
 ``catalog`` builds on ``api`` (moto with the table, the secret and the queues; tests/unit/conftest.py)
@@ -53,7 +53,7 @@ class Catalog:
         return dict(created.data)
 
     def product(self, **fields: Any) -> dict[str, Any]:
-        body = {"name": "Mug", "price": 12.5, "category": "kitchen", "stock": 3, **fields}
+        body = {"name": "Mug", "price": "12.50", "category": "kitchen", "stock": 3, **fields}
         created = self.call("POST", "/api/products", as_=self.admin, body=body)
         assert created.status == 201, created.body
         return dict(created.data)

@@ -178,3 +178,19 @@ def test_every_schema_builds_without_warnings() -> None:
             if "[" not in model.__name__ and not getattr(model, "__parameters__", ()):
                 model.model_rebuild(force=True)
                 model.model_json_schema()
+
+
+def test_the_document_keeps_declared_422s_and_states_405_and_retry_after() -> None:
+    """The app factory drops only FastAPI's own 422 (validation is 400 here), never a route's."""
+    from functions.orders import app as orders
+
+    document = orders.app.openapi()
+    place = document["paths"]["/api/orders"]["post"]["responses"]
+    assert "IDEMPOTENCY_KEY_REUSED" in place["422"]["description"]
+    assert "422" not in document["paths"]["/api/orders"]["get"]["responses"]
+    for operation in (place, document["paths"]["/api/orders/{orderId}"]["get"]["responses"]):
+        assert "405" in operation
+        assert set(operation["429"]["headers"]) == {"Retry-After"}
+        assert set(operation["503"]["headers"]) == {"Retry-After"}
+    parameters = document["paths"]["/api/orders/{orderId}"]["get"]["parameters"]
+    assert [p["name"] for p in parameters if p["in"] == "path"] == ["orderId"]

@@ -107,7 +107,7 @@ def test_deleting_an_author_makes_cached_post_pages_stale(api: Api) -> None:
     author = api.account()
     post = api.container.posts.create(author_id=author.id, title="Soon gone", slug="soon-gone")
     api.container.posts.update(post, published=True)
-    assert api.call(content_app.handler, "GET", "/api/posts/soon-gone").status == 200  # now cached
+    assert api.call(content_app.handler, "GET", "/api/posts/by-slug/soon-gone").status == 200  # now cached
     assert api.call(users_app.handler, "DELETE", "/api/me", token=author.token).status == 204
     time.sleep(1.2)  # the cache's settle margin after a write (docs/caching.md)
-    assert api.call(content_app.handler, "GET", "/api/posts/soon-gone").status == 404
+    assert api.call(content_app.handler, "GET", "/api/posts/by-slug/soon-gone").status == 404

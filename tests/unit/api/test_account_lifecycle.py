@@ -348,6 +348,10 @@ def test_listing_and_revoking_sessions(api: Api, auth: Any, users: Any) -> None:
     assert listing.status == 200
     by_id = {s["id"]: s for s in listing.data}
     assert len(by_id) == 2
+    assert listing.body["meta"] == {"page": 1, "limit": None, "total": 2, "totalPages": 1, "nextCursor": None}
+    for session in listing.data:  # one timestamp format: UTC, microseconds always written
+        for name in ("createdAt", "lastUsedAt", "expiresAt"):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", session[name]), session[name]
     assert by_id[user.session_id]["current"] is True
     phone_session = next(s for s in listing.data if not s["current"])
     assert phone_session["device"] == "Safari on iOS"

@@ -435,7 +435,7 @@ def test_the_api_over_a_redis_that_stops_never_fails(
         monkeypatch.setattr(logger, "warning", lambda message, **_: warnings.append(message))
         server.stop()
         with count_requests() as degraded:
-            for read in (path, "/api/products", "/api/categories", "/api/categories/kitchen"):
+            for read in (path, "/api/products", "/api/categories", "/api/categories/by-slug/kitchen"):
                 response = catalog.get(read)
                 assert response.status == 200, response.body
         assert degraded.total > 0  # served from DynamoDB

@@ -24,21 +24,27 @@ def test_admin_creates_categories_and_everyone_lists_them_by_name(catalog: Catal
     assert listed.status == 200
     assert [c["slug"] for c in listed.data] == ["art-design", "science"]
     assert set(listed.data[0]) == {"id", "name", "slug", "createdAt", "updatedAt"}
-    assert listed.body["meta"] == {"page": 1, "limit": 2, "total": 2, "totalPages": 1, "nextCursor": None}
+    assert listed.body["meta"] == {
+        "page": 1,
+        "limit": None,
+        "total": 2,
+        "totalPages": 1,
+        "nextCursor": None,
+    }  # returned whole
     assert listed.headers["cache-control"] == "public, max-age=60"
 
 
 def test_get_by_slug(catalog: Catalog) -> None:
     created = catalog.category("Science", slug="sci")
-    found = catalog.get("/api/categories/sci")
+    found = catalog.get("/api/categories/by-slug/sci")
     assert found.status == 200
     assert found.data == created
     assert found.headers["etag"]
     for missing in ("nothing", "Not%20A%20Slug", "SCI-"):
-        response = catalog.get(f"/api/categories/{missing}")
+        response = catalog.get(f"/api/categories/by-slug/{missing}")
         assert response.status == 404, missing
         assert response.body["code"] == "NOT_FOUND"
-    assert catalog.get("/api/categories/SCI").status == 200  # slugs are case-insensitive
+    assert catalog.get("/api/categories/by-slug/SCI").status == 200  # slugs are case-insensitive
 
 
 def test_category_reads_are_cached(catalog: Catalog) -> None:
@@ -48,7 +54,7 @@ def test_category_reads_are_cached(catalog: Catalog) -> None:
     assert miss.operations() == ["Query"]  # AP16: every category in one Query
     with count_requests() as hit:
         catalog.get("/api/categories")
-        catalog.get("/api/categories/science")
+        catalog.get("/api/categories/by-slug/science")
     assert hit.total == 0
     catalog.category("Art")
     assert [c["name"] for c in catalog.get("/api/categories").data] == ["Art", "Science"]
@@ -104,8 +110,8 @@ def test_admin_renames_and_reslugs(catalog: Catalog) -> None:
     renamed = catalog.call("PATCH", path, as_=catalog.admin, body={"name": "Sciences", "slug": "sciences"})
     assert renamed.status == 200, renamed.body
     assert (renamed.data["name"], renamed.data["slug"]) == ("Sciences", "sciences")
-    assert catalog.get("/api/categories/science").status == 404
-    assert catalog.get("/api/categories/sciences").data["name"] == "Sciences"
+    assert catalog.get("/api/categories/by-slug/science").status == 404
+    assert catalog.get("/api/categories/by-slug/sciences").data["name"] == "Sciences"
     assert catalog.call("PATCH", path, as_=catalog.admin, body={"name": None}).status == 400
     assert (
         catalog.call("PATCH", "/api/categories/01JNB7X2000000000000000000", as_=catalog.admin, body={}).status
@@ -129,7 +135,7 @@ def test_delete_only_while_unused(catalog: Catalog) -> None:
     deleted = catalog.call("DELETE", f"/api/categories/{science['id']}", as_=catalog.admin)
     assert deleted.status == 204
     assert deleted.body is None
-    assert catalog.get("/api/categories/science").status == 404
+    assert catalog.get("/api/categories/by-slug/science").status == 404
     assert [c["slug"] for c in catalog.get("/api/categories").data] == ["kitchen"]
     assert catalog.call("DELETE", f"/api/categories/{science['id']}", as_=catalog.admin).status == 404
     assert catalog.call("DELETE", f"/api/products/{product['id']}", as_=catalog.admin).status == 204

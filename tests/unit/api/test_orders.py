@@ -185,11 +185,11 @@ class TestPlace:
         ("items", "field"),
         [
             ([], "items"),
-            ([{"productId": "P", "quantity": 0}], "items.0.quantity"),
-            ([{"productId": "P", "quantity": 101}], "items.0.quantity"),
-            ([{"productId": "P", "quantity": "2"}], "items.0.quantity"),
-            ([{"productId": "P", "quantity": 1.5}], "items.0.quantity"),
-            ([{"productId": "P", "quantity": 1, "unitPrice": "0.01"}], "items.0.unitPrice"),
+            ([{"productId": "P", "quantity": 0}], "items[0].quantity"),
+            ([{"productId": "P", "quantity": 101}], "items[0].quantity"),
+            ([{"productId": "P", "quantity": "2"}], "items[0].quantity"),
+            ([{"productId": "P", "quantity": 1.5}], "items[0].quantity"),
+            ([{"productId": "P", "quantity": 1, "unitPrice": "0.01"}], "items[0].unitPrice"),
             ([{"productId": "P", "quantity": 1}, {"productId": "P", "quantity": 2}], "items"),
             ([{"productId": f"P{i}", "quantity": 1} for i in range(MAX_ORDER_LINES + 1)], "items"),
         ],
@@ -378,8 +378,12 @@ class TestRead:
         stranger = api.call(orders_api, "GET", path, token=api.account().token)
         assert stranger.status == 404
         assert stranger.body["code"] == "NOT_FOUND"
-        for missing in ("01ARZ3NDEKTSV4RRFFQ69G5FAV", "not-an-id"):
-            assert api.call(orders_api, "GET", f"/api/orders/{missing}", token=owner.token).status == 404
+        assert (
+            api.call(orders_api, "GET", "/api/orders/01ARZ3NDEKTSV4RRFFQ69G5FAV", token=owner.token).status
+            == 404
+        )
+        malformed = api.call(orders_api, "GET", "/api/orders/not-an-id", token=owner.token)
+        assert (malformed.status, malformed.body["code"]) == (400, "VALIDATION_ERROR")
 
 
 # ----------------------------------------------------------------------------- change

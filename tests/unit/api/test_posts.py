@@ -49,7 +49,7 @@ def test_a_user_writes_a_draft(catalog: Catalog, author: Account, science: dict[
     assert post["publishedAt"] is None
     assert post["authorId"] == author.id
     assert post["categories"] == [{"id": science["id"], "name": "Science", "slug": "science"}]
-    assert created.headers["location"] == "/api/posts/hello-world"
+    assert created.headers["location"] == "/api/posts/by-slug/hello-world"
 
 
 def test_slugs_are_unique(catalog: Catalog, author: Account) -> None:
@@ -99,7 +99,7 @@ def test_writing_needs_an_account(catalog: Catalog) -> None:
 # ----------------------------------------------------------------------------- read
 def test_a_draft_is_visible_to_its_author_and_admins_only(catalog: Catalog, author: Account) -> None:
     catalog.post(author, title="Secret")
-    path = "/api/posts/secret"
+    path = "/api/posts/by-slug/secret"
     assert catalog.get(path).status == 404
     assert catalog.get(path, as_=catalog.api.account()).status == 404
     mine = catalog.get(path, as_=author)
@@ -108,7 +108,7 @@ def test_a_draft_is_visible_to_its_author_and_admins_only(catalog: Catalog, auth
     assert mine.headers["cache-control"] == "private, no-cache"
     assert catalog.get(path, as_=catalog.admin).status == 200
     assert catalog.get(path).status == 404  # the draft was never cached for others
-    assert catalog.get("/api/posts/Not%20a%20slug").status == 404
+    assert catalog.get("/api/posts/by-slug/Not%20a%20slug").status == 404
 
 
 def test_publish_and_unpublish(catalog: Catalog, author: Account) -> None:
@@ -120,7 +120,7 @@ def test_publish_and_unpublish(catalog: Catalog, author: Account) -> None:
     assert published_at
     again = catalog.call("POST", f"/api/posts/{post['id']}/publish", as_=author)
     assert again.data["publishedAt"] == published_at  # publishing twice keeps the date
-    public = catalog.get("/api/posts/news")
+    public = catalog.get("/api/posts/by-slug/news")
     assert public.status == 200
     assert public.headers["cache-control"] == "public, max-age=60"
     assert _ids(catalog.get("/api/posts")) == [post["id"]]
@@ -128,7 +128,7 @@ def test_publish_and_unpublish(catalog: Catalog, author: Account) -> None:
     assert unpublished.status == 200
     assert unpublished.data["published"] is False
     assert unpublished.data["publishedAt"] is None
-    assert catalog.get("/api/posts/news").status == 404
+    assert catalog.get("/api/posts/by-slug/news").status == 404
     assert catalog.get("/api/posts").data == []
 
 
@@ -209,11 +209,11 @@ def test_author_or_admin_edits_and_others_get_404(
     assert edited.status == 200, edited.body
     assert (edited.data["title"], edited.data["slug"], edited.data["content"]) == ("Final", "final", None)
     assert edited.data["categories"][0]["slug"] == "science"
-    assert catalog.get("/api/posts/draft").status == 404
-    assert catalog.get("/api/posts/final").data["title"] == "Final"
+    assert catalog.get("/api/posts/by-slug/draft").status == 404
+    assert catalog.get("/api/posts/by-slug/final").data["title"] == "Final"
     by_admin = catalog.call("PATCH", path, as_=catalog.admin, body={"title": "Moderated"})
     assert by_admin.status == 200
-    assert catalog.get("/api/posts/final").data["title"] == "Moderated"
+    assert catalog.get("/api/posts/by-slug/final").data["title"] == "Moderated"
 
 
 def test_patch_rules(catalog: Catalog, author: Account) -> None:
@@ -235,7 +235,7 @@ def test_delete(catalog: Catalog, author: Account) -> None:
     deleted = catalog.call("DELETE", f"/api/posts/{post['id']}", as_=author)
     assert deleted.status == 204
     assert deleted.body is None
-    assert catalog.get("/api/posts/bye").status == 404
+    assert catalog.get("/api/posts/by-slug/bye").status == 404
     assert catalog.get("/api/posts").data == []
     admin_post = catalog.post(author, title="Moderated")
     assert catalog.call("DELETE", f"/api/posts/{admin_post['id']}", as_=catalog.admin).status == 204
@@ -257,23 +257,23 @@ def test_request_counts(catalog: Catalog, author: Account, science: dict[str, An
     assert by_author.operations() == ["Query", "BatchGetItem", "GetItem"]  # AP33
     assert by_author.indexes() == ["GSI4", None, None]
     with count_requests() as one:
-        catalog.get("/api/posts/physics")
+        catalog.get("/api/posts/by-slug/physics")
     assert one.operations() == ["Query"]  # AP11
     with count_requests() as hits:
         for query in ("", "category=science", f"author={author.id}"):
             catalog.get("/api/posts", query=query)
-        catalog.get("/api/posts/physics")
+        catalog.get("/api/posts/by-slug/physics")
     assert hits.total == 0
 
 
 def test_writes_to_published_posts_invalidate(catalog: Catalog, author: Account) -> None:
     post = catalog.post(author, title="Live", publish=True)
-    etag = catalog.get("/api/posts/live").headers["etag"]
+    etag = catalog.get("/api/posts/by-slug/live").headers["etag"]
     assert catalog.get("/api/posts").data[0]["title"] == "Live"
     assert (
         catalog.call("PATCH", f"/api/posts/{post['id']}", as_=author, body={"content": "new"}).status == 200
     )
-    fresh = catalog.get("/api/posts/live", headers={"if-none-match": etag})
+    fresh = catalog.get("/api/posts/by-slug/live", headers={"if-none-match": etag})
     assert fresh.status == 200
     assert fresh.data["content"] == "new"
     assert catalog.get("/api/posts").data[0]["content"] == "new"

@@ -12,7 +12,7 @@ from tests.support.catalog import Catalog, make_catalog
 from tests.support.ddb import count_requests
 from tests.support.identity import Api
 
-VALID = {"name": "Mug", "price": 12.5, "category": "kitchen", "stock": 3}
+VALID = {"name": "Mug", "price": "12.50", "category": "kitchen", "stock": 3}
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_admin_creates_a_product(catalog: Catalog, kitchen: dict[str, Any]) -> N
     data = created.data
     assert data["name"] == "Mug"
     assert data["description"] == "<script>alert(1)</script>"  # stored and returned as given
-    assert data["price"] == 12.5
+    assert data["price"] == "12.50"  # money is a decimal string with two places (docs/api.md)
     assert data["stock"] == 3
     assert data["active"] is True
     assert data["category"] == "kitchen"
@@ -55,11 +55,18 @@ def test_category_is_a_slug_or_a_name_normalized_to_one(catalog: Catalog, kitche
     ("change", "field"),
     [
         ({"price": 0}, "price"),
+        ({"price": "0.00"}, "price"),
         ({"price": -1}, "price"),
+        ({"price": "-1.00"}, "price"),
         ({"price": 1.005}, "price"),
+        ({"price": "1.005"}, "price"),
         ({"price": 100_000_000}, "price"),
+        ({"price": "100000000.00"}, "price"),
         ({"price": "abc"}, "price"),
+        ({"price": "1e3"}, "price"),
+        ({"price": ""}, "price"),
         ({"price": True}, "price"),
+        ({"price": None}, "price"),
         ({"name": ""}, "name"),
         ({"name": "   "}, "name"),
         ({"name": "x" * 201}, "name"),
@@ -225,13 +232,19 @@ def test_pages_and_cursor(catalog: Catalog, kitchen: dict[str, Any]) -> None:
 def test_put_replaces_every_field(catalog: Catalog, kitchen: dict[str, Any]) -> None:
     catalog.category("Garden")
     product = catalog.product(description="old")
-    body = {"name": "Rake", "price": 30, "category": "garden", "stock": 0, "active": False}
+    body = {
+        "name": "Rake",
+        "price": 30,
+        "category": "garden",
+        "stock": 0,
+        "active": False,
+    }  # a number: tolerated
     replaced = catalog.call("PUT", f"/api/products/{product['id']}", as_=catalog.admin, body=body)
     assert replaced.status == 200, replaced.body
     data = replaced.data
     assert (data["name"], data["price"], data["category"], data["stock"], data["active"]) == (
         "Rake",
-        30,
+        "30.00",
         "garden",
         0,
         False,
@@ -246,9 +259,9 @@ def test_patch_changes_only_what_is_sent(catalog: Catalog, kitchen: dict[str, An
     catalog.category("Garden")
     product = catalog.product(description="keep me")
     path = f"/api/products/{product['id']}"
-    patched = catalog.call("PATCH", path, as_=catalog.admin, body={"price": 9.99, "category": "Garden"})
+    patched = catalog.call("PATCH", path, as_=catalog.admin, body={"price": "9.9", "category": "Garden"})
     assert patched.status == 200, patched.body
-    assert patched.data["price"] == 9.99
+    assert patched.data["price"] == "9.90"
     assert patched.data["category"] == "garden"
     assert patched.data["name"] == "Mug"
     assert patched.data["description"] == "keep me"
@@ -383,3 +396,45 @@ def test_bad_credentials_on_a_public_read_count_as_anonymous(
     response = catalog.get("/api/products", headers={"authorization": "Bearer not-a-token"})
     assert response.status == 200
     assert response.headers["cache-control"] == "public, max-age=60"
+
+
+# ----------------------------------------------------------------------------- money
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("19", "19.00"),
+        ("19.5", "19.50"),
+        ("19.00", "19.00"),
+        (" 120.10 ", "120.10"),
+        ("99999999.99", "99999999.99"),
+        (120.1, "120.10"),
+        (19, "19.00"),
+        ("0.01", "0.01"),
+    ],
+)
+def test_price_is_a_two_decimal_string_whatever_form_came_in(
+    catalog: Catalog, kitchen: dict[str, Any], sent: Any, stored: str
+) -> None:
+    created = catalog.product(price=sent)
+    assert created["price"] == stored
+    assert catalog.get(f"/api/products/{created['id']}").data["price"] == stored
+    listed = catalog.get("/api/products").data
+    assert [p["price"] for p in listed if p["id"] == created["id"]] == [stored]
+
+
+@pytest.mark.parametrize(
+    ("sent", "message"),
+    [
+        ("1.005", "must have at most two decimal places"),
+        ("100000000", "must be at most 99999999.99"),
+        ("0", "must be greater than 0"),
+        ("abc", 'must be an amount such as "19.00"'),
+        (True, 'must be an amount such as "19.00"'),
+    ],
+)
+def test_a_bad_price_is_explained_in_words(
+    catalog: Catalog, kitchen: dict[str, Any], sent: Any, message: str
+) -> None:
+    response = catalog.call("POST", "/api/products", as_=catalog.admin, body={**VALID, "price": sent})
+    assert response.status == 400
+    assert response.body["details"] == [{"field": "price", "message": message, "in": "body"}]

@@ -437,6 +437,18 @@ def test_suppression_check_is_one_get_item(make_user: Any) -> None:
     assert suppressions.is_suppressed(user.email.upper()) is True
 
 
+def test_suppressing_an_address_updates_the_users_updated_at(make_user: Any, users: Any) -> None:
+    from datetime import timedelta
+
+    from backend.repositories.suppressions import SuppressionsRepository
+
+    user = make_user()
+    later = user.updated_at + timedelta(minutes=5)
+    assert SuppressionsRepository(clock=lambda: later).suppress(user.email, reason="BOUNCED") == user.id
+    marked = users.get(user.id, consistent=True)
+    assert (marked.email_status, marked.updated_at) == ("BOUNCED", later)
+
+
 @pattern("AP31")
 def test_every_product_newest_first(products: Any, make_product: Any) -> None:
     first = make_product()

@@ -28,12 +28,17 @@ ERROR_RESPONSES: dict[str, str] = {
     str(status): description
     for status, description in {
         400: "Invalid request: VALIDATION_ERROR (with details), MALFORMED_JSON, INVALID_CURSOR",
+        405: "METHOD_NOT_ALLOWED: the path exists, not with this method (see Allow)",
         413: "Body too large",
         415: "Body is not JSON",
         429: "Rate limited (see Retry-After)",
         500: "Internal error",
         503: "A dependency is unavailable (see Retry-After)",
     }.items()
+}
+RETRY_AFTER: dict[str, Any] = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "integer", "minimum": 0, "maximum": 86400},
 }
 SECURITY_SCHEMES: dict[str, Any] = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -66,7 +71,7 @@ def create_app(name: str, *, routers: Sequence[APIRouter], description: str = ""
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["authorization", "content-type", "x-csrf-token", REQUEST_ID_HEADER, "idempotency-key"],
-        expose_headers=[REQUEST_ID_HEADER, "retry-after"],
+        expose_headers=[REQUEST_ID_HEADER, "retry-after", "etag", "location"],
         max_age=600,
     )
     # Added last, so it is the outermost: its headers and envelope cover everything inside.
@@ -87,13 +92,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():
             responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
+            if _is_fastapi_validation(responses.get("422")):
+                responses.pop("422")  # FastAPI's own: this API answers validation errors with 400
             shared = dict(ERROR_RESPONSES)
             if not is_public(method.upper(), path):
                 operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
                 shared |= {"401": "Not authenticated", "403": "Not allowed (role, or CSRF_FAILED)"}
             for status, text in shared.items():
                 responses.setdefault(status, {"description": text, "content": JSON_ERROR})
+            for status in ("429", "503"):
+                responses[status].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
             operation["responses"] = dict(sorted(responses.items()))
     components = schema.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
@@ -103,6 +111,14 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas.pop(unused, None)
     app.openapi_schema = schema
     return schema
+
+
+def _is_fastapi_validation(response: dict[str, Any] | None) -> bool:
+    """Whether a 422 entry is the one FastAPI adds to every operation with parameters."""
+    if response is None:
+        return False
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return bool(schema.get("$ref", "").endswith("/HTTPValidationError"))
 
 
 def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

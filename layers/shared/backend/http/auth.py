@@ -45,11 +45,11 @@ PUBLIC_OPERATIONS: Final[frozenset[tuple[str, str]]] = frozenset(
         ("POST", "/api/auth/password/forgot"),
         ("POST", "/api/auth/password/reset"),
         ("GET", "/api/products"),
-        ("GET", "/api/products/{product_id}"),
+        ("GET", "/api/products/{productId}"),
         ("GET", "/api/categories"),
-        ("GET", "/api/categories/{slug}"),
+        ("GET", "/api/categories/by-slug/{slug}"),
         ("GET", "/api/posts"),
-        ("GET", "/api/posts/{slug}"),
+        ("GET", "/api/posts/by-slug/{slug}"),
     }
 )
 

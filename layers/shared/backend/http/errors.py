@@ -10,6 +10,7 @@ through ``error_response``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -98,20 +99,92 @@ def unexpected_error_response(exc: BaseException) -> JSONResponse:
     return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
 
 
+def field_path(loc: Sequence[Any]) -> str:
+    """A location as the API names a field everywhere (docs/api.md, "Errors"): ``items[0].quantity``."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+#: Patterns of the API's own types, by what they mean to a person (a regex never reaches a client).
+def _pattern_messages() -> dict[str, str]:
+    from backend.http.params import ID_PATTERN
+    from backend.schemas.common import MONEY_IN_PATTERN
+    from backend.schemas.orders import IDEMPOTENCY_KEY_PATTERN
+    from backend.values import EMAIL_PATTERN, SLUG_PATTERN
+
+    return {
+        ID_PATTERN: "must be an id: 26 characters of 0-9 and A-Z (without I, L, O, U)",
+        EMAIL_PATTERN: "must be an email address",
+        SLUG_PATTERN: "must be lowercase letters and digits, in words separated by single hyphens",
+        IDEMPOTENCY_KEY_PATTERN: "must be 1 to 255 printable ASCII characters",
+        MONEY_IN_PATTERN: 'must be an amount such as "19.00"',
+    }
+
+
+def _plural(count: Any, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def human_message(err: Mapping[str, Any]) -> str:  # noqa: PLR0911, PLR0912 - one case per error type
+    """A pydantic error as a sentence for people: no regex, no "Value error," prefix."""
+    kind = str(err.get("type", ""))
+    ctx: Mapping[str, Any] = err.get("ctx") or {}
+    if kind == "missing":
+        return "is required"
+    if kind == "string_too_short":
+        return (
+            "must not be empty"
+            if ctx.get("min_length") == 1
+            else (f"must be at least {_plural(ctx.get('min_length'), 'character')}")
+        )
+    if kind == "string_too_long":
+        return f"must be at most {_plural(ctx.get('max_length'), 'character')}"
+    if kind == "string_pattern_mismatch":
+        return _pattern_messages().get(str(ctx.get("pattern")), "is not in the expected format")
+    if kind == "too_short":
+        return f"must have at least {_plural(ctx.get('min_length'), 'item')}"
+    if kind == "too_long":
+        return f"must have at most {_plural(ctx.get('max_length'), 'item')}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        word = {"greater_than": "greater than", "greater_than_equal": "at least"}.get(kind)
+        word = word or {"less_than": "less than", "less_than_equal": "at most"}[kind]
+        bound = next(iter(ctx.values()), "")
+        return f"must be {word} {bound}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return "must be an integer"
+    if kind in ("bool_type", "bool_parsing"):
+        return "must be true or false"
+    if kind in ("string_type", "string_unicode"):
+        return "must be a string"
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return "must be a list"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be an object"
+    if kind in ("enum", "literal_error"):
+        return f"must be one of {ctx.get('expected', 'the documented values')}"
+    if kind == "extra_forbidden":
+        return "is not a field of this request"
+    if kind == "value_error":
+        return str(ctx.get("error", "")) or "is invalid"
+    message = str(err.get("msg", "is invalid"))
+    return message.removeprefix("Value error, ")
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """One detail per problem, the shape business rules use too: ``field``, ``message`` and, for
+    schema rules, ``in`` (body, query, path or header). The input is never echoed (a password)."""
     details = []
     for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
+        loc = list(err.get("loc", ()))
+        where = None
         if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
-            where, loc = loc[0], loc[1:]
-        else:
-            where = None
-        # Never echo the input back: it may hold a password.
-        detail: dict[str, Any] = {
-            "field": ".".join(loc) or where,
-            "message": err.get("msg"),
-            "type": err.get("type"),
-        }
+            where, loc = str(loc[0]), loc[1:]
+        detail: dict[str, Any] = {"field": field_path(loc) or where, "message": human_message(err)}
         if where:
             detail["in"] = where
         details.append(detail)

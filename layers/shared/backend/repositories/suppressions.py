@@ -45,7 +45,10 @@ class SuppressionsRepository:
             with translated_errors():
                 # No version check: the status is independent of whatever else changes on the user,
                 # but the version is still incremented, so a concurrent full write does not undo it.
-                user.update(actions=[UserModel.email_status.set(reason)], add_version_condition=False)
+                user.update(
+                    actions=[UserModel.email_status.set(reason), UserModel.updated_at.set(self._clock())],
+                    add_version_condition=False,
+                )
 
         retrying(mark)
         return str(user.id)

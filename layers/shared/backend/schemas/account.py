@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from backend.schemas.common import CamelModel, StrictIn
+from backend.schemas.common import CamelModel, StrictIn, Timestamp
 from backend.schemas.users import EmailIn, PasswordIn
 
 TokenIn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -55,7 +54,7 @@ class VerificationRequestOut(CamelModel):
 class SessionOut(CamelModel):
     id: str
     device: str = Field(description="Browser and system, from the User-Agent of the sign-in")
-    created_at: datetime
-    last_used_at: datetime = Field(description="The last refresh (or the sign-in)")
-    expires_at: datetime
+    created_at: Timestamp
+    last_used_at: Timestamp = Field(description="The last refresh (or the sign-in)")
+    expires_at: Timestamp
     current: bool = Field(description="The session of the token making this request")

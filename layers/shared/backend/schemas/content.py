@@ -6,12 +6,11 @@ and returned as JSON; nothing is rendered as HTML by the API, so clients must es
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from backend.schemas.common import CamelModel, StrictIn
+from backend.schemas.common import CamelModel, StrictIn, Timestamp
 from backend.values import SLUG_MAX_LENGTH, SLUG_PATTERN
 
 if TYPE_CHECKING:
@@ -55,8 +54,8 @@ class CategoryOut(CamelModel):
     id: str
     name: str
     slug: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, category: CategoryRecord) -> CategoryOut:
@@ -96,11 +95,11 @@ class PostOut(CamelModel):
     slug: str
     content: str | None
     published: bool
-    published_at: datetime | None
+    published_at: Timestamp | None
     author_id: str
     categories: list[CategorySummary]
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, post: PostRecord, categories: list[CategorySummary]) -> PostOut:

@@ -1,30 +1,21 @@
-"""Orders on the wire. Money is a string with two decimals ("25.00"): exact, never a float."""
+"""Orders on the wire. Money is a string with two decimals ("25.00"): exact, never a float (docs/api.md)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Final
 
-from pydantic import Field, PlainSerializer, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from backend.models.enums import OrderStatus
 from backend.records.orders import MAX_ORDER_LINES, OrderItemRecord, OrderRecord
-from backend.schemas.common import CamelModel, StrictIn
-from backend.values import CENTS
+from backend.schemas.common import CamelModel, Money, StrictIn, Timestamp
 
 #: Quantity of one line (the original spec's 1..100).
 MAX_QUANTITY: Final = 100
 #: The Idempotency-Key header: 1 to 255 printable ASCII characters.
 IDEMPOTENCY_KEY_PATTERN: Final = r"^[\x20-\x7e]{1,255}$"
 
-Money = Annotated[
-    Decimal,
-    PlainSerializer(lambda value: f"{value.quantize(CENTS)}", return_type=str, when_used="json"),
-    Field(examples=["25.00"]),
-]
 ProductIdIn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class OrderLineIn(StrictIn):
@@ -93,8 +84,8 @@ class OrderOut(CamelModel):
     items: list[OrderItemOut] | None = Field(
         None, description="The lines; omitted in listings (read the order for them)"
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, order: OrderRecord, *, with_items: bool = True) -> OrderOut:
@@ -111,7 +102,7 @@ class OrderOut(CamelModel):
 
 
 class OrderListQuery(CamelModel):
-    page: int = Field(1, ge=1)
+    page: int | None = Field(None, ge=1, description="1 and up (default 1); not with `cursor`")
     limit: int = Field(20, ge=1, le=100)
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None
     status: OrderStatus | None = Field(None, description="Administrators only")

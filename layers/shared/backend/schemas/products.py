@@ -6,22 +6,15 @@ never renders it as HTML, so clients must escape it wherever they put it in a pa
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field, PlainSerializer, StrictBool, StringConstraints
+from pydantic import Field, StrictBool, StringConstraints
 
-from backend.schemas.common import CamelModel, StrictIn
-from backend.values import MONEY_MAX
+from backend.schemas.common import CamelModel, Money, MoneyIn, StrictIn, Timestamp
 
 if TYPE_CHECKING:
     from backend.records.catalog import ProductRecord
 
-#: ``price``: > 0, at most two decimals, at most 99,999,999.99 (the original's Decimal(10, 2)).
-#: JSON numbers in, JSON numbers out (exact: two decimals of at most ten digits survive a float).
-PriceIn = Annotated[Decimal, Field(gt=0, le=MONEY_MAX, decimal_places=2, max_digits=10, allow_inf_nan=False)]
-MoneyOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 ProductName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Description = Annotated[str, StringConstraints(max_length=5_000)]
 Stock = Annotated[int, Field(ge=0, le=1_000_000_000, strict=True)]
@@ -37,7 +30,7 @@ class ProductCreateIn(StrictIn):
 
     name: ProductName
     description: Description | None = None
-    price: PriceIn
+    price: MoneyIn
     category: CategoryRef
     stock: Stock = 0
     active: StrictBool = True
@@ -48,7 +41,7 @@ class ProductPatchIn(StrictIn):
 
     name: ProductName = None  # type: ignore[assignment]  # absent is fine, null is refused
     description: Description | None = None
-    price: PriceIn = None  # type: ignore[assignment]
+    price: MoneyIn = None  # type: ignore[assignment]
     category: CategoryRef = None  # type: ignore[assignment]
     stock: Stock = None  # type: ignore[assignment]
     active: StrictBool = None  # type: ignore[assignment]
@@ -58,13 +51,13 @@ class ProductOut(CamelModel):
     id: str
     name: str
     description: str | None
-    price: MoneyOut
+    price: Money
     stock: int
     active: bool
     category: str | None = Field(description="The category's slug")
     category_id: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, product: ProductRecord, category_slug: str | None) -> ProductOut:

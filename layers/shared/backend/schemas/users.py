@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints
 
 from backend.models.enums import Role
-from backend.schemas.common import CamelModel, StrictIn
+from backend.schemas.common import CamelModel, StrictIn, Timestamp
 from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
 
 if TYPE_CHECKING:
@@ -49,8 +48,8 @@ class UserOut(CamelModel):
     email_status: Literal["ACTIVE", "BOUNCED", "COMPLAINED"] = Field(
         description="BOUNCED or COMPLAINED once SES reported the address: no email is sent to it"
     )
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, user: UserRecord) -> UserOut:
@@ -78,7 +77,7 @@ class ProfileOut(CamelModel):
             "(docs/avatars.md)"
         ),
     )
-    updated_at: datetime
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, profile: ProfileRecord) -> ProfileOut:
@@ -122,8 +121,8 @@ class UserPatchIn(StrictIn):
 
 
 class UserListQuery(CamelModel):
-    page: int = Field(1, ge=1)
-    limit: int = Field(10, ge=1, le=100)
+    page: int | None = Field(None, ge=1, description="1 and up (default 1); not with `cursor`")
+    limit: int = Field(20, ge=1, le=100)
     search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     role: Role | None = None
     email_verified: bool | None = None

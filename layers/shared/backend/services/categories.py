@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from backend import observability
 from backend.errors import NotFoundError, ValidationError
-from backend.schemas.common import Envelope, ListEnvelope, PageMeta
+from backend.schemas.common import Envelope, ListEnvelope, whole_list_meta
 from backend.schemas.content import CategoryOut, CategorySummary
 from backend.services import views
 from backend.values import normalize_slug, slugify
@@ -109,7 +109,7 @@ def get_category(deps: CategoriesDeps, slug: str, viewer: Principal | None = Non
 
 def _render_all(categories: CategoriesRepository) -> bytes:
     items = [CategoryOut.of(c) for c in categories.list_all()]
-    meta = PageMeta(page=1, limit=len(items), total=len(items), total_pages=1 if items else 0)
+    meta = whole_list_meta(len(items))
     return views.render(ListEnvelope[CategoryOut](data=items, meta=meta))
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Request, Response
 
 from backend.http.auth import admin_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.params import id_path, slug_path
 from backend.http.representation import NOT_MODIFIED, represent
 from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
@@ -18,7 +19,8 @@ from backend.services.principal import Principal
 
 router = api_router(prefix="/api/categories", tags=["categories"])
 
-CategoryId = Path(min_length=1, max_length=64, description="The category's id")
+CategoryId = Annotated[str, id_path("categoryId", "The category's id")]
+CategorySlug = Annotated[str, slug_path("The category")]
 _TAKEN = "CONFLICT: the name (case-insensitive) or the slug is taken (details name the field)"
 
 
@@ -39,14 +41,14 @@ def list_categories(
 
 
 @router.get(
-    "/{slug}",
+    "/by-slug/{slug}",
     response_model=Envelope[CategoryOut],
     summary="Get a category by slug (public)",
     responses={**errors(_404="Category not found"), **NOT_MODIFIED},
 )
 def get_category(
     request: Request,
-    slug: str = Path(min_length=1, max_length=200),
+    slug: CategorySlug,
     viewer: Principal | None = Depends(optional_principal),
     container: Container = Depends(get_container),
 ) -> Response:
@@ -68,19 +70,19 @@ def create_category(
     container: Container = Depends(get_container),
 ) -> Envelope[CategoryOut]:
     category = service.create_category(container.categories_deps, name=body.name, slug=body.slug)
-    response.headers["location"] = f"/api/categories/{category.slug}"
+    response.headers["location"] = f"/api/categories/by-slug/{category.slug}"
     return Envelope(data=CategoryOut.of(category))
 
 
 @router.patch(
-    "/{category_id}",
+    "/{categoryId}",
     response_model=Envelope[CategoryOut],
     summary="Rename a category or change its slug (admin)",
     responses=errors(_404="Category not found", _409=_TAKEN),
 )
 def patch_category(
     body: CategoryPatchIn,
-    category_id: str = CategoryId,
+    category_id: CategoryId,
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[CategoryOut]:
@@ -92,7 +94,7 @@ def patch_category(
 
 
 @router.delete(
-    "/{category_id}",
+    "/{categoryId}",
     status_code=204,
     summary="Delete a category (admin; only while no post or product uses it)",
     responses=errors(
@@ -100,7 +102,7 @@ def patch_category(
     ),
 )
 def delete_category(
-    category_id: str = CategoryId,
+    category_id: CategoryId,
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Response:

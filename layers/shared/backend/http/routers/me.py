@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Request, Response
 
 from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.params import id_path
 from backend.http.routes import api_router
 from backend.schemas.account import (
     Accepted,
@@ -18,14 +19,14 @@ from backend.schemas.account import (
     VerificationRequestOut,
 )
 from backend.schemas.avatars import AvatarUploadIn, AvatarUploadOut
-from backend.schemas.common import Envelope
+from backend.schemas.common import Envelope, ListEnvelope, whole_list_meta
 from backend.schemas.users import MeOut, ProfileOut, ProfileUpdateIn, UserOut
 from backend.services import users as users_service
 from backend.services.principal import Principal
 
 router = api_router(prefix="/api/me", tags=["me"])
 
-SessionId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+SessionId = Annotated[str, id_path("sessionId", "The session's id")]
 
 
 @router.get("", response_model=Envelope[MeOut], summary="The signed-in user and their profile")
@@ -126,29 +127,30 @@ def change_email(
     return Envelope(data=Accepted(message="Follow the link sent to the new address to complete the change."))
 
 
-@router.get("/sessions", response_model=Envelope[list[SessionOut]], summary="The caller's signed-in sessions")
+@router.get(
+    "/sessions", response_model=ListEnvelope[SessionOut], summary="The caller's signed-in sessions (all)"
+)
 def list_sessions(
     principal: Principal = Depends(current_principal), container: Container = Depends(get_container)
-) -> Envelope[list[SessionOut]]:
+) -> ListEnvelope[SessionOut]:
     from backend.services import account  # the account lifecycle: only these routes import it
 
-    return Envelope(
-        data=[
-            SessionOut(
-                id=session.id,
-                device=account.describe_device(session.user_agent),
-                created_at=session.created_at,
-                last_used_at=session.rotated_at or session.created_at,
-                expires_at=session.expires_at,
-                current=current,
-            )
-            for session, current in account.list_sessions(container.identity, principal)
-        ]
-    )
+    sessions = [
+        SessionOut(
+            id=session.id,
+            device=account.describe_device(session.user_agent),
+            created_at=session.created_at,
+            last_used_at=session.rotated_at or session.created_at,
+            expires_at=session.expires_at,
+            current=current,
+        )
+        for session, current in account.list_sessions(container.identity, principal)
+    ]
+    return ListEnvelope(data=sessions, meta=whole_list_meta(len(sessions)))
 
 
 @router.delete(
-    "/sessions/{session_id}",
+    "/sessions/{sessionId}",
     status_code=204,
     summary="Revoke one of the caller's sessions",
     responses=errors(_404="No such session of yours"),

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from backend.http.auth import admin_principal, current_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.params import id_path, page_number
 from backend.http.routes import api_router
 from backend.records import Page, PageRequest
 from backend.records.orders import OrderRecord
@@ -17,7 +18,6 @@ from backend.schemas.common import Envelope, ListEnvelope, PageMeta
 from backend.schemas.orders import (
     IDEMPOTENCY_KEY_PATTERN,
     OrderCreateIn,
-    OrderId,
     OrderListQuery,
     OrderOut,
     OrderStatusIn,
@@ -27,6 +27,8 @@ from backend.services import orders as orders_service
 from backend.services.principal import Principal
 
 router = api_router(prefix="/api/orders", tags=["orders"])
+
+OrderId = Annotated[str, id_path("orderId", "The order's id")]
 
 IdempotencyKey = Annotated[
     str,
@@ -89,14 +91,14 @@ def list_orders(
     page = orders_service.list_orders(
         container.orders,
         principal,
-        PageRequest(limit=query.limit, page=query.page, cursor=query.cursor),
+        PageRequest(limit=query.limit, page=page_number(query.page, query.cursor), cursor=query.cursor),
         status=query.status,
     )
     return _list(page)
 
 
 @router.get(
-    "/{order_id}",
+    "/{orderId}",
     response_model=Envelope[OrderOut],
     summary="One order with its lines (the owner or an administrator)",
     responses=errors(_404="No such order, or not yours"),
@@ -110,7 +112,7 @@ def get_order(
 
 
 @router.post(
-    "/{order_id}/cancel",
+    "/{orderId}/cancel",
     response_model=Envelope[OrderOut],
     summary="Cancel a PENDING or PROCESSING order (the owner or an administrator); restores stock",
     responses=errors(
@@ -129,7 +131,7 @@ def cancel_order(
 
 
 @router.patch(
-    "/{order_id}/status",
+    "/{orderId}/status",
     response_model=Envelope[OrderOut],
     summary="Move an order along PENDING→PROCESSING→SHIPPED→DELIVERED or cancel it (administrators)",
     responses=errors(

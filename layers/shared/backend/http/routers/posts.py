@@ -6,13 +6,14 @@ so clients must escape them wherever they display them.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from fastapi import Depends, Path, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from backend.http.auth import current_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.params import id_path, page_number, slug_path
 from backend.http.representation import NOT_MODIFIED, represent
 from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
@@ -22,7 +23,8 @@ from backend.services.principal import Principal
 
 router = api_router(prefix="/api/posts", tags=["posts"])
 
-PostId = Path(min_length=1, max_length=64, description="The post's id")
+PostId = Annotated[str, id_path("postId", "The post's id")]
+PostSlug = Annotated[str, slug_path("The post")]
 _NOT_YOURS = "Post not found (or not yours: only its author or an admin may change it)"
 _ESCAPE = "Text is returned as written (JSON strings, never HTML): clients must escape it."
 
@@ -39,7 +41,7 @@ _ESCAPE = "Text is returned as written (JSON strings, never HTML): clients must 
 def list_posts(
     request: Request,
     *,
-    page: int = Query(1, ge=1),
+    page: int | None = Query(None, ge=1, description="1 and up (default 1); not with `cursor`"),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=2048, description="meta.nextCursor of the previous page"),
     category: str | None = Query(None, min_length=1, max_length=120, description="A category slug"),
@@ -47,13 +49,15 @@ def list_posts(
     viewer: Principal | None = Depends(optional_principal),
     container: Container = Depends(get_container),
 ) -> Response:
-    query = service.PostQuery(page=page, limit=limit, cursor=cursor, category=category, author=author)
+    query = service.PostQuery(
+        page=page_number(page, cursor), limit=limit, cursor=cursor, category=category, author=author
+    )
     rendered = service.list_posts(container.content_deps, query, viewer)
     return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
 
 
 @router.get(
-    "/{slug}",
+    "/by-slug/{slug}",
     response_model=Envelope[PostOut],
     summary="Get a post by slug (public when published; a draft only for its author or an admin)",
     description=_ESCAPE,
@@ -64,7 +68,7 @@ def list_posts(
 )
 def get_post(
     request: Request,
-    slug: str = Path(min_length=1, max_length=200),
+    slug: PostSlug,
     viewer: Principal | None = Depends(optional_principal),
     container: Container = Depends(get_container),
 ) -> Response:
@@ -94,12 +98,12 @@ def create_post(
         content=body.content,
         category_ids=body.category_ids,
     )
-    response.headers["location"] = f"/api/posts/{view.post.slug}"
+    response.headers["location"] = f"/api/posts/by-slug/{view.post.slug}"
     return Envelope(data=view.out())
 
 
 @router.patch(
-    "/{post_id}",
+    "/{postId}",
     response_model=Envelope[PostOut],
     summary="Change a post's title, slug, content or categories (its author or an admin)",
     responses=errors(
@@ -109,7 +113,7 @@ def create_post(
 )
 def patch_post(
     body: PostPatchIn,
-    post_id: str = PostId,
+    post_id: PostId,
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[PostOut]:
@@ -119,13 +123,13 @@ def patch_post(
 
 
 @router.delete(
-    "/{post_id}",
+    "/{postId}",
     status_code=204,
     summary="Delete a post (its author or an admin)",
     responses=errors(_404=_NOT_YOURS, _409="CONCURRENT_MODIFICATION: it changed meanwhile"),
 )
 def delete_post(
-    post_id: str = PostId,
+    post_id: PostId,
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Response:
@@ -134,13 +138,13 @@ def delete_post(
 
 
 @router.post(
-    "/{post_id}/publish",
+    "/{postId}/publish",
     response_model=Envelope[PostOut],
     summary="Publish a post (sets publishedAt; its author or an admin)",
     responses=errors(_404=_NOT_YOURS, _409="CONCURRENT_MODIFICATION: it changed meanwhile"),
 )
 def publish_post(
-    post_id: str = PostId,
+    post_id: PostId,
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[PostOut]:
@@ -149,13 +153,13 @@ def publish_post(
 
 
 @router.post(
-    "/{post_id}/unpublish",
+    "/{postId}/unpublish",
     response_model=Envelope[PostOut],
     summary="Unpublish a post (back to a draft; its author or an admin)",
     responses=errors(_404=_NOT_YOURS, _409="CONCURRENT_MODIFICATION: it changed meanwhile"),
 )
 def unpublish_post(
-    post_id: str = PostId,
+    post_id: PostId,
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[PostOut]:

@@ -6,13 +6,14 @@ Public reads are served through the read cache with ``ETag``/``Cache-Control`` (
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from fastapi import Depends, Path, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from backend.http.auth import admin_principal, optional_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.params import id_path, page_number
 from backend.http.representation import NOT_MODIFIED, represent
 from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
@@ -22,7 +23,7 @@ from backend.services.principal import Principal
 
 router = api_router(prefix="/api/products", tags=["products"])
 
-ProductId = Path(min_length=1, max_length=64, description="The product's id")
+ProductId = Annotated[str, id_path("productId", "The product's id")]
 _NOT_FOUND = "Product not found (or inactive, for anyone but an admin)"
 _CATEGORY_NOTE = (
     "`category` is the slug of an existing category (a name is normalized to a slug); "
@@ -48,27 +49,29 @@ def _changes(body: ProductCreateIn | ProductPatchIn, *, every: bool) -> service.
 def list_products(
     request: Request,
     *,
-    page: int = Query(1, ge=1),
+    page: int | None = Query(None, ge=1, description="1 and up (default 1); not with `cursor`"),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=2048, description="meta.nextCursor of the previous page"),
     category: str | None = Query(None, min_length=1, max_length=120, description="A category slug"),
     viewer: Principal | None = Depends(optional_principal),
     container: Container = Depends(get_container),
 ) -> Response:
-    query = service.ProductQuery(page=page, limit=limit, cursor=cursor, category=category)
+    query = service.ProductQuery(
+        page=page_number(page, cursor), limit=limit, cursor=cursor, category=category
+    )
     rendered = service.list_products(container.catalog_deps, query, viewer)
     return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
 
 
 @router.get(
-    "/{product_id}",
+    "/{productId}",
     response_model=Envelope[ProductOut],
     summary="Get a product (public; an inactive one only for admins)",
     responses={**errors(_404=_NOT_FOUND), **NOT_MODIFIED},
 )
 def get_product(
     request: Request,
-    product_id: str = ProductId,
+    product_id: ProductId,
     viewer: Principal | None = Depends(optional_principal),
     container: Container = Depends(get_container),
 ) -> Response:
@@ -95,7 +98,7 @@ def create_product(
 
 
 @router.put(
-    "/{product_id}",
+    "/{productId}",
     response_model=Envelope[ProductOut],
     summary="Replace a product (admin; every field, as in create)",
     description=_CATEGORY_NOTE,
@@ -103,7 +106,7 @@ def create_product(
 )
 def replace_product(
     body: ProductCreateIn,
-    product_id: str = ProductId,
+    product_id: ProductId,
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[ProductOut]:
@@ -112,7 +115,7 @@ def replace_product(
 
 
 @router.patch(
-    "/{product_id}",
+    "/{productId}",
     response_model=Envelope[ProductOut],
     summary="Change some fields of a product (admin; the create schema made partial)",
     description=_CATEGORY_NOTE,
@@ -120,7 +123,7 @@ def replace_product(
 )
 def patch_product(
     body: ProductPatchIn,
-    product_id: str = ProductId,
+    product_id: ProductId,
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[ProductOut]:
@@ -129,13 +132,13 @@ def patch_product(
 
 
 @router.delete(
-    "/{product_id}",
+    "/{productId}",
     status_code=204,
     summary="Delete a product (admin; orders keep their item snapshots)",
     responses=errors(_404="Product not found", _409="CONCURRENT_MODIFICATION: it changed meanwhile"),
 )
 def delete_product(
-    product_id: str = ProductId,
+    product_id: ProductId,
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Response:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Response
+from fastapi import Depends, Query, Response
 
 from backend.http.auth import admin_principal
 from backend.http.deps import Container, get_container
 from backend.http.docs import errors
+from backend.http.params import id_path, page_number
 from backend.http.routes import api_router
 from backend.records import PageRequest
 from backend.schemas.common import Envelope, ListEnvelope, PageMeta
@@ -18,7 +19,7 @@ from backend.services.principal import Principal
 
 router = api_router(prefix="/api/users", tags=["users"])
 
-UserId = Annotated[str, Path(min_length=26, max_length=26, pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
+UserId = Annotated[str, id_path("userId", "The user's id")]
 
 
 @router.get(
@@ -33,7 +34,7 @@ def list_users(
 ) -> ListEnvelope[UserOut]:
     page = users_service.list_users(
         container.users_deps,
-        PageRequest(limit=query.limit, page=query.page, cursor=query.cursor),
+        PageRequest(limit=query.limit, page=page_number(query.page, query.cursor), cursor=query.cursor),
         search=query.search,
         role=query.role,
         email_verified=query.email_verified,
@@ -63,7 +64,7 @@ def create_user(
 
 
 @router.get(
-    "/{user_id}",
+    "/{userId}",
     response_model=Envelope[UserOut],
     summary="A user (admin)",
     responses=errors(_404="No such user"),
@@ -77,7 +78,7 @@ def get_user(
 
 
 @router.patch(
-    "/{user_id}",
+    "/{userId}",
     response_model=Envelope[UserOut],
     summary="Change a user's email, name or role (admin)",
     responses=errors(_404="No such user", _409="EMAIL_TAKEN, or changed meanwhile"),
@@ -95,7 +96,7 @@ def patch_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{userId}",
     status_code=204,
     summary="Delete a user and their profile, sessions and posts (admin)",
     responses=errors(_404="No such user", _409="The user has orders, or changed meanwhile"),
