@@ -88,11 +88,11 @@ def test_a_deleted_post_is_never_served_after_the_account_deletion_returns(clust
     published = cloud.post(f"/api/posts/{created.json()['data']['id']}/publish", headers=author)
     assert published.status_code == 200, published.text
     for _ in range(2):  # filled, then served from the cache
-        assert cloud.get(f"/api/posts/{slug}").status_code == 200
+        assert cloud.get(f"/api/posts/by-slug/{slug}").status_code == 200
         assert slug in [p["slug"] for p in cloud.get("/api/posts", params={"limit": 100}).json()["data"]]
 
     deleted = cloud.request("DELETE", "/api/me", headers=author)
     assert deleted.status_code == 204, deleted.text
-    assert cloud.get(f"/api/posts/{slug}").status_code == 404
+    assert cloud.get(f"/api/posts/by-slug/{slug}").status_code == 404
     assert slug not in [p["slug"] for p in cloud.get("/api/posts", params={"limit": 100}).json()["data"]]
     assert "read cache unavailable" not in cloud.output()

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.integration
 
 _LINE = re.compile(r"^\d\d:\d\d:\d\d \[(?P<source>[^\]]+)\] (?P<json>\{.*\})$")
 #: Every dimension a business metric may have (tests/unit/test_observability.py pins the same set).
-ALLOWED_DIMENSIONS = {"service", "job_type", "limit", "function_name", "template"}
+#: ``queue``: the DLQ monitor's DeadLetterMessages, one series per dead-letter queue (five).
+ALLOWED_DIMENSIONS = {"service", "job_type", "limit", "function_name", "template", "queue"}
 
 
 def emf_lines(cloud: LocalCloud) -> list[tuple[str, dict[str, Any]]]:

@@ -328,16 +328,16 @@ def test_a_deleted_post_is_never_served_after_the_deletion_returns(
     def listed() -> set[str]:
         return {p["slug"] for p in catalog.get("/api/posts?limit=100").data}
 
-    _hit(catalog, "/api/posts/solo")
+    _hit(catalog, "/api/posts/by-slug/solo")
     for slug in slugs[:5]:
-        _hit(catalog, f"/api/posts/{slug}")
+        _hit(catalog, f"/api/posts/by-slug/{slug}")
     assert {p["slug"] for p in _hit(catalog, "/api/posts?limit=100")} == {"solo", *slugs}
 
     fresh_process()  # the users function: the post fits in the account's transaction
     assert catalog.api.call(users, "DELETE", "/api/me", token=solo.token).status == 204
     fresh_process()  # a reader
     assert stored(solo.id) == set()
-    assert catalog.get("/api/posts/solo").status == 404
+    assert catalog.get("/api/posts/by-slug/solo").status == 404
     assert listed() == set(slugs)
 
     fresh_process()  # the users function: 60 posts are left to the purge job
@@ -354,7 +354,7 @@ def test_a_deleted_post_is_never_served_after_the_deletion_returns(
 
     fresh_process()  # a reader
     assert stored(prolific.id) == set()
-    assert [catalog.get(f"/api/posts/{slug}").status for slug in slugs[:5]] == [404] * 5
+    assert [catalog.get(f"/api/posts/by-slug/{slug}").status for slug in slugs[:5]] == [404] * 5
     assert listed() == set()
 
 
