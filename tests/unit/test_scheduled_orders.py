@@ -116,10 +116,67 @@ class TestSweeper:
             "sweep_pending_orders",
             functools.partial(housekeeping.sweep_pending_orders, now=later),
         )
+        from backend.repositories.cache_stamps import CacheStampsRepository
+
+        stamps_before = CacheStampsRepository().read()
         result = scheduled({"task": "order-sweeper"}, FakeContext())
         assert (result["cancelled"], result["failed"]) == (1, 0)
         assert api.container.orders.get(abandoned.id).status is OrderStatus.CANCELLED
         assert api.container.products.get(item.id).stock == 4
+        # the restored stock is shown at once: the product views' stamp (what every reader's
+        # cache checks, docs/caching.md) moved; the other views' did not
+        stamps_after = CacheStampsRepository().read()
+        assert stamps_after.get("products", 0) > stamps_before.get("products", 0)
+        assert {k: v for k, v in stamps_after.items() if k != "products"} == {
+            k: v for k, v in stamps_before.items() if k != "products"
+        }
+
+    def test_cancellations_invalidate_the_product_views_once_and_requeues_do_not(
+        self, api: Api, scheduled: Any
+    ) -> None:
+        item = product(api, stock=10)
+        abandoned = [order(api, item, 1), order(api, item, 2)]
+        later = abandoned[-1].created_at + timedelta(days=2)
+        invalidated: list[tuple[str, ...]] = []
+
+        def run() -> dict[str, Any]:
+            return sweep(
+                api,
+                now=later,
+                requeue_after_seconds=600,
+                cancel_after_seconds=86_400,
+                invalidate=lambda *namespaces: invalidated.append(namespaces),
+            )
+
+        assert run()["cancelled"] == 2
+        assert invalidated == [("products",)]
+        fresh = order(api, item, 1)
+        result = sweep(
+            api,
+            now=fresh.created_at + timedelta(hours=1),
+            requeue_after_seconds=600,
+            cancel_after_seconds=86_400,
+            invalidate=lambda *namespaces: invalidated.append(namespaces),
+        )
+        assert (result["requeued"], result["cancelled"]) == (1, 0)
+        assert invalidated == [("products",)]  # nothing restocked: nothing invalidated
+
+    def test_a_failing_invalidation_never_fails_the_sweep(self, api: Api, scheduled: Any) -> None:
+        item = product(api, stock=3)
+        abandoned = order(api, item, 3)
+
+        def broken(*_namespaces: str) -> None:
+            raise ConnectionError("cache down")
+
+        result = sweep(
+            api,
+            now=abandoned.created_at + timedelta(days=2),
+            requeue_after_seconds=600,
+            cancel_after_seconds=86_400,
+            invalidate=broken,
+        )
+        assert (result["cancelled"], result["failed"]) == (1, 0)
+        assert api.container.products.get(item.id).stock == 3
 
     def test_two_sweeps_at_once_cancel_once_and_restock_once(self, api: Api, scheduled: Any) -> None:
         item = product(api, stock=5)

@@ -162,13 +162,14 @@ def test_the_cache_vpc_and_password_are_granted_only_with_a_cache() -> None:
         "UsersFunction",
         "OrdersFunction",
         "WorkerFunction",
+        "ScheduledFunction",  # the sweeper's cancellations restore stock
     ):
         assert not allowed(without[function], "ec2:CreateNetworkInterface", "*")
         assert not allowed(without[function], "secretsmanager:GetSecretValue", password)
         assert allowed(with_cache[function], "ec2:CreateNetworkInterface", "*")
         assert allowed(with_cache[function], "secretsmanager:GetSecretValue", password)
     assert not allowed(roles(**CACHE)["ProductsFunction"], "secretsmanager:GetSecretValue", password)
-    for function in ("AuthFunction", "ScheduledFunction"):
+    for function in ("AuthFunction", "AvatarFunction"):
         assert not allowed(with_cache[function], "ec2:CreateNetworkInterface", "*")
         assert not allowed(with_cache[function], "secretsmanager:GetSecretValue", password)
 

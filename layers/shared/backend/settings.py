@@ -180,8 +180,10 @@ class WorkerSettings(Core, Mail, WebLinks, OrderQueue, MaintenanceQueue, EmailQu
     purged posts in the read cache), and email jobs put back on their queue when SES throttles."""
 
 
-class ScheduledSettings(Core, EmailQueue, OrderQueue, Housekeeping):
-    """functions/scheduled: the sweeper re-enqueues orders, the digest and DLQ report email ops."""
+class ScheduledSettings(Core, EmailQueue, OrderQueue, Housekeeping, CachedReads):
+    """functions/scheduled: the sweeper re-enqueues orders and cancels stale ones (their stock,
+    which the product views in the read cache show, is restored: they are invalidated); the digest
+    and the DLQ report email ops."""
 
 
 class AvatarSettings(Core, AvatarStore, AvatarCdn):

@@ -36,6 +36,7 @@ def _order_sweeper(task: ScheduledTask) -> dict[str, Any]:
             task.requeue_after_seconds, settings.pending_order_requeue_after_seconds
         ),
         cancel_after_seconds=_given(task.cancel_after_seconds, settings.pending_order_cancel_after_seconds),
+        invalidate=container.invalidate,  # lazy: only a cancellation builds the cache
     )
 
 

@@ -84,10 +84,13 @@ def sweep_pending_orders(
     now: datetime | None = None,
     max_orders: int = SWEEP_MAX_ORDERS,
     time_budget: float = SWEEP_TIME_BUDGET_SECONDS,
+    invalidate: Callable[..., None] = lambda *namespaces: None,
 ) -> dict[str, Any]:
     """PENDING orders older than ``requeue_after_seconds`` get their ``order.process`` job again (so
     an order whose enqueue failed after it committed is still processed); those older than
-    ``cancel_after_seconds`` are cancelled with their stock restored.
+    ``cancel_after_seconds`` are cancelled with their stock restored, and then the product views of
+    the read cache are invalidated once (``invalidate`` is ``ReadCache.invalidate``: the pages show
+    ``stock``).
 
     Reads the orders-by-status index (AP25: one Query per shard, oldest first, bounded by creation
     time), never a Scan. Re-enqueueing uses the order's one job id, so a job that already ran is
@@ -126,6 +129,10 @@ def sweep_pending_orders(
         if seen >= max_orders or time.monotonic() - started > time_budget:
             truncated = True
             break
+    if counts["cancelled"]:
+        from backend.services.orders import stock_changed
+
+        stock_changed(invalidate)
     for name, key in (
         ("OrdersRequeued", "requeued"),
         ("OrdersCancelled", "cancelled"),

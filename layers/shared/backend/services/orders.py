@@ -123,7 +123,7 @@ def _place(deps: PlaceDeps, *, data: PlaceOrder) -> OrderRecord:
             raise _placement_error(exc) from None
         time.sleep(0.02 * attempt)  # a racing write or a price change: read again and retry
     logger.info("order placed", extra={"order_id": order.id, "lines": order.item_count})
-    _stock_changed(deps.invalidate)
+    stock_changed(deps.invalidate)
     observability.count(observability.ORDERS_PLACED)
     try:
         from backend.schemas.jobs import OrderProcessJob  # the job schemas: only placing an order needs them
@@ -230,7 +230,7 @@ def cancel_order(
     (then the product views are invalidated: ``invalidate`` is ``ReadCache.invalidate``)."""
     order = get_order(orders, principal, order_id)
     cancelled = _move(orders, order, OrderStatus.CANCELLED)
-    _stock_changed(invalidate)
+    stock_changed(invalidate)
     observability.count(observability.ORDERS_CANCELLED)
     return cancelled
 
@@ -251,7 +251,7 @@ def change_status(
         raise ForbiddenError("Administrators only")
     order = _move(orders, get_order(orders, principal, order_id), status)
     if status is OrderStatus.CANCELLED:
-        _stock_changed(invalidate)
+        stock_changed(invalidate)
     if status is OrderStatus.SHIPPED:
         _email_shipped(order, users=users, send_email=send_email)
     return order
@@ -280,7 +280,7 @@ def _move(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _stock_changed(invalidate: Callable[..., None]) -> None:
+def stock_changed(invalidate: Callable[..., None]) -> None:
     """After a committed stock change: the product pages and lists show ``stock`` (docs/caching.md)."""
     from backend.services.views import PRODUCTS
 
