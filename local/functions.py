@@ -143,7 +143,10 @@ def _function(
             environment[key] = _env_text(value)
 
     layer_dirs: list[Path] = []
-    for layer in [*(globals_.get("Layers") or []), *(props.get("Layers") or [])]:
+    for entry in [*(globals_.get("Layers") or []), *(props.get("Layers") or [])]:
+        layer = _chosen(stack, entry)
+        if layer is None:  # `!If [Condition, !Ref Layer, !Ref AWS::NoValue]` with the condition off
+            continue
         layer_dir = _layer_dir(stack, layer)
         if layer_dir is None:
             warnings.append(f"layer {stack.resolve(layer)} is not in the template: not available locally")
@@ -166,6 +169,17 @@ def _function(
     for event_name, event in (props.get("Events") or {}).items():
         _add_event(stack, spec, str(event_name), event)
     return spec
+
+
+def _chosen(stack: Stack, layer: Any) -> Any:
+    """A Layers entry with its ``Fn::If`` decided (the branch the condition picks, unresolved, so a
+    ``Ref`` to a layer stays a ``Ref``); None where the branch is ``AWS::NoValue``."""
+    while isinstance(layer, dict) and set(layer) == {"Fn::If"}:
+        condition, then, otherwise = layer["Fn::If"]
+        layer = then if stack.resolver.condition(str(condition)) else otherwise
+    if layer == {"Ref": "AWS::NoValue"}:
+        return None
+    return layer
 
 
 def _layer_dir(stack: Stack, layer: Any) -> Path | None:

@@ -28,6 +28,7 @@ API_FUNCTIONS = {
 #: Loaded on first use only, never by importing a function.
 NOT_AT_IMPORT = (
     "aws_xray_sdk",  # X-Ray SDK subsegments are opt-in (XRaySdkTracing)
+    "sentry_sdk",  # error reporting is opt-in (SentryDsnParameterName; tests/unit/test_error_reporting.py)
     "boto3",  # clients are built on first use (backend.aws); PynamoDB needs botocore only
     "argon2",  # password hashing: sign-up and sign-in only
     "jwt",  # access tokens: authenticated routes, on first use

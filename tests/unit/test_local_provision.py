@@ -210,3 +210,25 @@ Resources:
     report = provision(stack, AwsClients(None))
     assert [res.logical_id for res in report.created] == ["Dead", "Main"]
     assert stack.physical["Dead"].attributes["QueueName"] == "local-cloud-Dead"
+
+
+def test_the_sentry_layer_is_a_functions_layer_only_when_error_reporting_is_on(aws: None) -> None:
+    """Globals' ``!If [SentryEnabled, !Ref SentryLayer, !Ref AWS::NoValue]``: decided per stack."""
+    off = Stack.from_file(TEMPLATE_PATH, {})
+    provision(off, AwsClients(None), visibility_timeout=2)
+    functions = load_functions(off)
+    for spec in functions.values():
+        assert ROOT / "layers" / "sentry" not in spec.layer_dirs, spec.logical_id
+        assert not any("layer" in warning for warning in spec.warnings), spec.warnings
+        assert spec.environment["SENTRY_DSN_PARAMETER_NAME"] == ""
+
+    # another stage, so that its resources do not collide with the first stack's in the emulator
+    on = Stack.from_file(
+        TEMPLATE_PATH, {"Stage": "prod", "SentryDsnParameterName": "/app-backend/prod/sentry-dsn"}
+    )
+    provision(on, AwsClients(None), visibility_timeout=2)
+    for spec in load_functions(on).values():
+        assert spec.layer_dirs[:2] == [ROOT / "layers" / "shared", ROOT / "layers" / "sentry"], (
+            spec.logical_id
+        )
+        assert spec.environment["SENTRY_DSN_PARAMETER_NAME"] == "/app-backend/prod/sentry-dsn"

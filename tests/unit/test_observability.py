@@ -42,6 +42,21 @@ def test_formatter_output_has_no_secret(caplog: pytest.LogCaptureFixture) -> Non
     assert json.loads(line)["password"] == REDACTED
 
 
+def test_an_exceptions_stack_trace_is_redacted_too() -> None:
+    """Powertools puts the exception object itself in ``stack_trace.value`` (JSON-encoded with str)."""
+    jwt = (
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJlLXZhbHVl"  # pragma: allowlist secret (made up)
+    )
+    formatter = RedactingFormatter(serialize_stacktrace=True)
+    try:
+        raise RuntimeError(f"upstream refused Bearer {jwt}")
+    except RuntimeError:
+        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "unhandled error", None, sys.exc_info())
+    line = formatter.format(record)
+    assert jwt not in line
+    assert json.loads(line)["stack_trace"]["value"] == f"upstream refused Bearer {REDACTED}"
+
+
 # ------------------------------------------------------------------ the X-Ray SDK is opt-in
 
 

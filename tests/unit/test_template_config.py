@@ -64,6 +64,9 @@ NOT_SET_YET: dict[tuple[str, str], str] = {
 #: Variables read from the environment outside the settings models (backend.observability).
 READ_DIRECTLY = {XRAY_SDK_TRACING_ENV, "POWERTOOLS_METRICS_NAMESPACE"}
 
+#: The one SSM read besides the runtime config: the Sentry DSN's SecureString, when reporting is on.
+SENTRY_DSN_GRANT = "ReadTheSentryDsn"
+
 SSM_SAM_POLICIES = {"SSMParameterReadPolicy", "SSMParameterWithSlashPrefixReadPolicy"}
 
 
@@ -138,6 +141,8 @@ def reads_ssm(template: dict[str, Any], logical_id: str) -> bool:
         role_id = target.split(".", 1)[0] if isinstance(target, str) else target[0]
         policies.append(template["Resources"][role_id]["Properties"].get("Policies") or [])
     for statement in _statements(policies):
+        if statement.get("Sid") == SENTRY_DSN_GRANT:
+            continue  # the error reporting's DSN, under SentryEnabled (tests/unit/test_template_sentry.py)
         actions = statement["Action"]
         for action in [actions] if isinstance(actions, str) else actions:
             name = str(action).lower()

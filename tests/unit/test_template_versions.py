@@ -64,12 +64,18 @@ def test_functions_without_an_alias_run_latest_and_every_function_uses_the_layer
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         layers = resource["Properties"]["Layers"]
-        # the shared layer first; only AvatarFunction adds one (Pillow), which the API functions never load
-        extra = 2 if logical_id == "AvatarFunction" else 1
-        assert [resources[layer["Ref"]]["Type"] for layer in layers] == [
+        # the shared layer first, then sentry-sdk's only where error reporting is on (SentryEnabled);
+        # only AvatarFunction adds one (Pillow), which the API functions never load
+        shared, sentry, *own = layers
+        extra = 1 if logical_id == "AvatarFunction" else 0
+        assert [resources[layer["Ref"]]["Type"] for layer in [shared, *own]] == [
             "AWS::Lambda::LayerVersion"
-        ] * extra, logical_id
-        assert layers[0]["Ref"].startswith("SharedLayer"), logical_id
+        ] * (1 + extra), logical_id
+        assert shared["Ref"].startswith("SharedLayer"), logical_id
+        condition, on, off = sentry["Fn::If"]
+        assert (condition, off) == ("SentryEnabled", {"Ref": "AWS::NoValue"}), logical_id
+        assert on["Ref"].startswith("SentryLayer"), logical_id
+        assert resources[on["Ref"]]["Condition"] == "SentryEnabled", logical_id
         if logical_id not in aliased:  # worker, scheduled, avatar (async events): $LATEST, new code on deploy
             assert logical_id in ("WorkerFunction", "ScheduledFunction", "AvatarFunction")
     mappings = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
@@ -86,3 +92,7 @@ def test_a_parameter_only_change_does_not_move_the_version() -> None:
     that paragraph.
     """
     assert versions(translate()) == versions(translate({"LogLevel": "DEBUG"}))
+    # turning error reporting on is such a change too (docs/operations.md, "Error reporting (Sentry)")
+    assert versions(translate()) == versions(
+        translate({"SentryDsnParameterName": "/app-backend/dev/sentry-dsn"})
+    )

@@ -67,6 +67,8 @@ def redact(value: Any, _depth: int = 0) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact(v, _depth + 1) for v in value]
+    if isinstance(value, BaseException):
+        value = str(value)  # Powertools' stack_trace carries the exception itself (JSON: its str())
     if isinstance(value, str):
         if _CREDENTIAL_HINT.search(value) is None:
             return value

@@ -136,6 +136,13 @@ class AvatarCdn(_Part):
     avatar_base_url: str | None = Field(None, alias="AVATAR_BASE_URL")
 
 
+class ErrorReporting(_Part):
+    """Optional error reporting to Sentry (``backend.error_reporting``): the SSM SecureString
+    parameter that holds the DSN. Empty (the default): off, and ``sentry_sdk`` is never imported."""
+
+    sentry_dsn_parameter_name: str | None = Field(None, alias="SENTRY_DSN_PARAMETER_NAME")
+
+
 class CachedReads(_Part):
     """The read cache (its variables are ``backend.cache.settings.CacheSettings``)."""
 
@@ -143,12 +150,13 @@ class CachedReads(_Part):
 
 
 # ----------------------------------------------------------------------------- the kinds
-class AuthSettings(Core, Api, RuntimeConfigPart, EmailQueue, WebLinks):
+class AuthSettings(Core, ErrorReporting, Api, RuntimeConfigPart, EmailQueue, WebLinks):
     """functions/auth: sign-up and sign-in limits (SSM), verification and reset emails."""
 
 
 class UsersSettings(
     Core,
+    ErrorReporting,
     Api,
     RuntimeConfigPart,
     EmailQueue,
@@ -162,36 +170,39 @@ class UsersSettings(
     deleted posts are invalidated in the read cache); avatar upload forms, and deleting the images."""
 
 
-class ProductsSettings(Core, Api, CachedReads):
+class ProductsSettings(Core, ErrorReporting, Api, CachedReads):
     """functions/products: the catalogue, read through the cache."""
 
 
-class ContentSettings(Core, Api, CachedReads):
+class ContentSettings(Core, ErrorReporting, Api, CachedReads):
     """functions/content: posts and categories, read through the cache."""
 
 
-class OrdersSettings(Core, Api, OrderQueue, EmailQueue, CachedReads):
+class OrdersSettings(Core, ErrorReporting, Api, OrderQueue, EmailQueue, CachedReads):
     """functions/orders: placing enqueues processing; cancelling enqueues an email; both change
     stock, which the product views in the read cache show (they are invalidated)."""
 
 
-class WorkerSettings(Core, Mail, WebLinks, OrderQueue, MaintenanceQueue, EmailQueue, CachedReads):
+class WorkerSettings(
+    Core, ErrorReporting, Mail, WebLinks, OrderQueue, MaintenanceQueue, EmailQueue, CachedReads
+):
     """functions/worker: SES (links in emails), follow-up order and purge jobs (which invalidate the
     purged posts in the read cache), and email jobs put back on their queue when SES throttles."""
 
 
-class ScheduledSettings(Core, EmailQueue, OrderQueue, Housekeeping, CachedReads):
+class ScheduledSettings(Core, ErrorReporting, EmailQueue, OrderQueue, Housekeeping, CachedReads):
     """functions/scheduled: the sweeper re-enqueues orders and cancels stale ones (their stock,
     which the product views in the read cache show, is restored: they are invalidated); the digest
     and the DLQ report email ops."""
 
 
-class AvatarSettings(Core, AvatarStore, AvatarCdn):
+class AvatarSettings(Core, ErrorReporting, AvatarStore, AvatarCdn):
     """functions/avatar: resizes uploads into the served bucket, sets the profile's URLs."""
 
 
 class Settings(
     Core,
+    ErrorReporting,
     Api,
     RuntimeConfigPart,
     EmailQueue,

@@ -125,10 +125,11 @@ def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
     """The Lambda entry point for an API function: Mangum (lifespan off) with Powertools around it."""
     from mangum import Mangum
 
-    from backend import coldstart, snapstart
+    from backend import coldstart, error_reporting, snapstart
     from backend.http.inline import serve_sync_code_inline
     from backend.observability import logger, metrics, tracer
 
+    error_reporting.start()  # Sentry, when SENTRY_DSN_PARAMETER_NAME is set (else nothing is imported)
     snapstart.register()  # after-restore hooks, where SnapStart restores this function (prod)
     serve_sync_code_inline()  # one request at a time per container: no worker-thread hops
     asgi = Mangum(app, lifespan="off")
@@ -145,5 +146,5 @@ def create_handler(app: FastAPI) -> Callable[[dict[str, Any], Any], dict[str, An
             coldstart.end()  # the first invocation ends initialization's pause of the collector
         return response
 
-    wrapped: Callable[[dict[str, Any], Any], dict[str, Any]] = handler
+    wrapped: Callable[[dict[str, Any], Any], dict[str, Any]] = error_reporting.wrap(handler)
     return wrapped

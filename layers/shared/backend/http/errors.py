@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend import errors
+from backend import error_reporting, errors
 from backend.http.context import current_request_id
 from backend.observability import logger
 
@@ -82,6 +82,7 @@ def app_error_response(exc: errors.AppError) -> JSONResponse:
     if status >= 500 and not isinstance(exc, errors.UnavailableError):
         # Configuration and other internal errors: log the real message, reveal nothing.
         logger.error("internal error", extra={"error_code": exc.code, "reason": exc.message})
+        error_reporting.capture(exc)
         return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.RateLimitedError):
@@ -96,6 +97,7 @@ def app_error_response(exc: errors.AppError) -> JSONResponse:
 
 def unexpected_error_response(exc: BaseException) -> JSONResponse:
     logger.exception("unhandled error", exc_info=exc)
+    error_reporting.capture(exc)
     return error_response(500, "INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from backend import coldstart
+from backend import coldstart, error_reporting
 from backend.observability import logger, metrics, tracer
 from backend.wiring import get_container
 
@@ -47,6 +47,8 @@ def handle_uploads(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_avatar_handler() -> Any:
+    error_reporting.start()  # Sentry, when SENTRY_DSN_PARAMETER_NAME is set (else nothing is imported)
+
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
@@ -56,4 +58,4 @@ def create_avatar_handler() -> Any:
         finally:
             coldstart.end()  # the first invocation ends initialization's pause of the collector
 
-    return handler
+    return error_reporting.wrap(handler)

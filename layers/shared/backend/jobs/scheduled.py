@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from backend import coldstart
+from backend import coldstart, error_reporting
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
 from backend.schemas.jobs import ScheduledTask, ScheduledTaskName
@@ -91,6 +91,8 @@ def run_task(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_scheduled_handler() -> Any:
+    error_reporting.start()  # Sentry, when SENTRY_DSN_PARAMETER_NAME is set (else nothing is imported)
+
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
@@ -100,4 +102,4 @@ def create_scheduled_handler() -> Any:
         finally:
             coldstart.end()  # the first invocation ends initialization's pause of the collector
 
-    return handler
+    return error_reporting.wrap(handler)

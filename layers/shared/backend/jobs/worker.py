@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from backend import coldstart, observability
+from backend import coldstart, error_reporting, observability
 from backend.errors import ValidationError
 from backend.observability import logger, metrics, tracer
 from backend.schemas.jobs import (
@@ -177,8 +177,9 @@ def handle_record(record: SQSRecord, lambda_context: Any = None) -> dict[str, An
             result = HANDLERS[job.type](job, lambda_context)
         except EmailThrottledError as throttled:
             result = _defer(record, job, throttled)
-    except Exception:
+    except Exception as exc:
         _count_job(record, job.type, observability.JOBS_FAILED)
+        error_reporting.capture(exc)  # the batch processor keeps it from escaping the handler
         raise
     finally:
         logger.remove_keys(["job_id", "job_type"])
@@ -254,6 +255,8 @@ def _defer(record: SQSRecord, job: AnyJob, throttled: Exception) -> dict[str, An
 
 
 def create_worker_handler() -> Any:
+    error_reporting.start()  # Sentry, when SENTRY_DSN_PARAMETER_NAME is set (else nothing is imported)
+
     @logger.inject_lambda_context(clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(capture_cold_start_metric=True)
@@ -267,4 +270,4 @@ def create_worker_handler() -> Any:
             coldstart.end()  # the first invocation ends initialization's pause of the collector
         return dict(response)
 
-    return handler
+    return error_reporting.wrap(handler)
