@@ -67,6 +67,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
+#: The variable `make` passes as PORT=: it is also every command's default port, so a shell that ran
+#: `PORT=3001 make dev` reaches that cloud with `PORT=3001 python -m local send ...` (or `export PORT`).
+PORT_ENV = "PORT"
+
+
+def _port_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--port``, defaulting to ``$PORT`` when set (argparse converts it, so a bad one is an error)."""
+    from_env = os.environ.get(PORT_ENV, "").strip()
+    default = f"{from_env}, from ${PORT_ENV}" if from_env else f"{DEFAULT_PORT}, or ${PORT_ENV} when set"
+    parser.add_argument(
+        "--port", type=int, default=from_env or DEFAULT_PORT, help=f"{help_text} (default {default})"
+    )
 
 
 def _running_cloud_address(parser: argparse.ArgumentParser) -> None:
@@ -75,12 +87,7 @@ def _running_cloud_address(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_HOST,
         help="gateway address of the running local cloud (default %(default)s)",
     )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help="gateway port of the running local cloud (default %(default)s)",
-    )
+    _port_option(parser, "gateway port of the running local cloud")
 
 
 def _commands_epilog() -> str:
@@ -101,9 +108,7 @@ def _serve_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help="address of the gateway (default %(default)s)")
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help="port of the gateway (default %(default)s)"
-    )
+    _port_option(parser, "port of the gateway")
     _common(parser)
     parser.add_argument(
         "--max-instances", type=int, default=4, help="concurrent instances per function (default 4)"

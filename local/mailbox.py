@@ -179,7 +179,8 @@ class Mailbox:
 
 
 def mail_json(mails: list[Mail]) -> bytes:
-    return json.dumps([mail.to_json() for mail in mails]).encode()
+    """The mailbox as JSON, newest first, like the page (``mails`` come oldest first)."""
+    return json.dumps([mail.to_json() for mail in reversed(mails)]).encode()
 
 
 def mail_html(mails: list[Mail]) -> str:

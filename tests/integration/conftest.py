@@ -116,8 +116,8 @@ class LocalCloud:
     # ------------------------------------------------------------------ mailbox
 
     def mail(self) -> list[dict[str, Any]]:
-        """Every email the emulated SES accepted, oldest first."""
-        return list(self.get("/_local/mail.json").json())
+        """Every email the emulated SES accepted, oldest first (/_local/mail.json lists newest first)."""
+        return list(reversed(self.get("/_local/mail.json").json()))
 
     def wait_for_mail(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 20

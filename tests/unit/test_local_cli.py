@@ -14,16 +14,32 @@ from local import cli, redrive
 from local.template import ROOT
 
 
-def test_help_lists_every_command_and_the_port_default() -> None:
+def test_help_lists_every_command_and_the_port_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PORT", raising=False)
     done = subprocess.run(
         [sys.executable, "-m", "local", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert set(cli.COMMANDS) == {"serve", "invoke", "invoke-env", "fire", "send", "redrive"}
     for name in cli.COMMANDS:
         assert f"\n  {name} " in done.stdout, name
-    assert "port of the gateway (default 3000)" in done.stdout
+    assert "port of the gateway (default 3000, or $PORT when set)" in " ".join(done.stdout.split())
     for command in ("fire", "send", "redrive", "invoke-env"):
-        assert "(default 3000)" in cli.COMMANDS[command].parser().format_help(), command
+        text = " ".join(cli.COMMANDS[command].parser().format_help().split())
+        assert "(default 3000, or $PORT when set)" in text, command
+
+
+def test_every_command_takes_its_port_from_PORT(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`PORT=3001 make dev` in one shell, `PORT=3001 python -m local send ...` in another: the same cloud."""
+    monkeypatch.setenv("PORT", "3123")
+    args = {"fire": ["F", "E"], "send": ["Q", "{}"], "redrive": ["Q"], "invoke-env": [], "serve": []}
+    for command, rest in args.items():
+        parser = cli.COMMANDS[command].parser()
+        assert parser.parse_args(rest).port == 3123, command
+        assert parser.parse_args([*rest, "--port", "3001"]).port == 3001, command
+        assert "(default 3123, from $PORT)" in " ".join(parser.format_help().split()), command
+    monkeypatch.setenv("PORT", "nope")
+    with pytest.raises(SystemExit):
+        cli.COMMANDS["send"].parser().parse_args(["Q", "{}"])
 
 
 def test_make_help_shows_the_real_port() -> None:
