@@ -280,8 +280,21 @@ def test_five_concurrent_requests_with_one_key_make_one_order(
         )
     assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
     assert len({json.dumps(r.json()["data"], sort_keys=True) for r in responses}) == 1
+    # one response executed the placement (no header); the four others were answered from its record
+    replayed = sorted(r.headers.get("idempotent-replayed", "-") for r in responses)
+    assert replayed == ["-"] + ["true"] * 4
     assert emulator.stock(product) == 8
     assert local_cloud.get("/api/orders", headers=buyer.headers).json()["meta"]["total"] == 1
+    # a later retry from a browser: replayed, and the gateway's CORS lets the page read the header
+    again = local_cloud.post(
+        "/api/orders",
+        json={"items": [{"productId": product, "quantity": 2}]},
+        headers={**buyer.headers, "idempotency-key": key, "origin": "http://localhost:5173"},
+    )
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    exposed = again.headers["access-control-expose-headers"].lower().split(",")
+    assert "idempotent-replayed" in exposed
 
 
 # ----------------------------------------------------------------------------- state machine

@@ -213,6 +213,22 @@ def test_cors_allows_only_configured_origins(monkeypatch: pytest.MonkeyPatch) ->
     assert simple["headers"]["x-frame-options"] == "DENY"
 
 
+def test_cors_exposes_the_headers_the_template_exposes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A browser may read every header the API sends besides the safelisted ones, whichever answers
+    CORS (API Gateway from template.yaml, or the app's own middleware): both lists are the same."""
+    from local.template import load_template
+
+    cors = load_template()["Resources"]["HttpApi"]["Properties"]["CorsConfiguration"]
+    exposed = [name.lower() for name in cors["ExposeHeaders"]]
+    for header in ("x-request-id", "retry-after", "etag", "location", "idempotent-replayed"):
+        assert header in exposed
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://app.example.com")
+    handler = create_handler(create_app("cors", routers=[router]))
+    simple = call(handler, "GET", "/api/errors/missing", headers={"origin": "https://app.example.com"})
+    app_exposed = simple["headers"]["access-control-expose-headers"].lower().replace(" ", "").split(",")
+    assert sorted(app_exposed) == sorted(exposed)
+
+
 def _jwt_shaped() -> str:
     """Something shaped like a JWT, made here (a literal one would trip the committed-secrets scan)."""
     import base64

@@ -56,6 +56,7 @@ class TestPlace:
         with count_requests() as log:
             response = place(api, orders_api, user, [line(mug, 2), line(tea, 3)])
         assert response.status == 201, response.body
+        assert "idempotent-replayed" not in response.headers  # this response executed the placement
         order = response.data
         assert order["status"] == "PENDING"
         assert order["userId"] == user.id
@@ -102,6 +103,8 @@ class TestPlace:
             again = place(api, orders_api, user, [line(product, 2)])
         assert again.status == 201
         assert again.body == first.body
+        assert "idempotent-replayed" not in first.headers
+        assert again.headers["idempotent-replayed"] == "true"  # answered from the stored record
         assert log.operations() == ["BatchGetItem", "PutItem"]  # auth, then the stored response
         assert api.container.products.get(product.id).stock == 3
         assert len(drain("ORDER_QUEUE_URL")) == 1
@@ -114,6 +117,7 @@ class TestPlace:
         reused = place(api, orders_api, user, [line(product, 2)])
         assert reused.status == 422
         assert reused.body["code"] == "IDEMPOTENCY_KEY_REUSED"
+        assert "idempotent-replayed" not in reused.headers  # nothing was replayed
         assert api.container.products.get(product.id).stock == 9
 
     def test_keys_are_scoped_per_user(self, api: Api, orders_api: Any, make_product: MakeProduct) -> None:
@@ -258,6 +262,8 @@ class TestConcurrency:
         responses = [r for r in results if isinstance(r, Response)]
         assert [r.status for r in responses] == [201] * 5, results
         assert len({r.raw["body"] for r in responses}) == 1  # five identical responses
+        # one executed; the four others waited for it and were answered from its record
+        assert sorted(r.headers.get("idempotent-replayed", "-") for r in responses) == ["-"] + ["true"] * 4
         assert api.container.products.get(product.id).stock == 8
         assert len(drain("ORDER_QUEUE_URL")) == 1
 
@@ -306,7 +312,10 @@ class TestConcurrency:
         assert waiting.body["code"] == "IDEMPOTENCY_IN_PROGRESS"
         assert waiting.headers["retry-after"] == "1"
         assert first[0].status == 201
-        assert place(api, orders_api, user, [line(product)]).body == first[0].body
+        assert "idempotent-replayed" not in waiting.headers
+        replay = place(api, orders_api, user, [line(product)])
+        assert replay.body == first[0].body
+        assert replay.headers["idempotent-replayed"] == "true"
 
 
 # ----------------------------------------------------------------------------- read

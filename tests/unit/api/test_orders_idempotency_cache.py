@@ -89,6 +89,8 @@ def test_records_live_in_the_cache_and_replays_validate_the_body(
     again = api.call(orders_api, "POST", "/api/orders", body=body, token=user.token, headers=headers)
     assert again.status == 201
     assert again.body == first.body
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"  # Powertools' response hook, with this store too
     other = {"items": [{"productId": product.id, "quantity": 1}]}
     reused = api.call(orders_api, "POST", "/api/orders", body=other, token=user.token, headers=headers)
     assert reused.status == 422

@@ -71,7 +71,7 @@ def create_app(name: str, *, routers: Sequence[APIRouter], description: str = ""
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["authorization", "content-type", "x-csrf-token", REQUEST_ID_HEADER, "idempotency-key"],
-        expose_headers=[REQUEST_ID_HEADER, "retry-after", "etag", "location"],
+        expose_headers=[REQUEST_ID_HEADER, "retry-after", "etag", "location", "idempotent-replayed"],
         max_age=600,
     )
     # Added last, so it is the outermost: its headers and envelope cover everything inside.

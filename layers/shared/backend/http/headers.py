@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: Set to ``true`` on a response replayed from a stored idempotency record instead of executed
+#: (absent on the response that executed): docs/api.md, "Idempotent requests".
+IDEMPOTENT_REPLAYED_HEADER = "idempotent-replayed"
+
 SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
     ("strict-transport-security", "max-age=63072000; includeSubDomains; preload"),
     ("x-content-type-options", "nosniff"),

@@ -11,6 +11,9 @@
   backoff) and then returns the stored result; past the wait it is ``IdempotencyInProgressError``
   (409 ``IDEMPOTENCY_IN_PROGRESS`` with Retry-After).
 - An exception from the function deletes the record: a retry runs it again.
+- ``Idempotent.run`` says whether the result was executed now or replayed from a stored record
+  (``Outcome.replayed``; Powertools' ``response_hook`` runs only on a replay, with either store), so
+  an HTTP route can mark a replayed response (``Idempotent-Replayed: true``, docs/api.md).
 - Records live in the app table under ``PK=IDEMPOTENCY#<service>`` (``SK=<key_prefix>#<hash>``,
   expiring through the table's TTL attribute), or in Redis/Valkey when ``CACHE_URL`` is set and
   ``CACHE_IDEMPOTENCY`` is true, under
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -54,6 +58,27 @@ class IdempotencyInProgressError(ConflictError):
         super().__init__(**kwargs)
 
 
+#: The replays seen by the ``Idempotent.run`` calls running in this context (one list per call).
+_replays: ContextVar[list[bool] | None] = ContextVar("idempotency_replays", default=None)
+
+
+def _note_replay(response: Any, idempotent_data: Any) -> Any:
+    """Powertools' ``response_hook``: called only when the response comes from a stored record."""
+    replays = _replays.get()
+    if replays is not None:
+        replays.append(True)
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome[T]:
+    """What an idempotent call returned, and whether it was replayed from a stored record (the use
+    case did not run) rather than executed by this call."""
+
+    value: T
+    replayed: bool
+
+
 def key_reused_error() -> UnprocessableError:
     return UnprocessableError(
         "This Idempotency-Key was already used with a different request body",
@@ -68,6 +93,17 @@ class Idempotent:
     call: Callable[..., Any]
     config: IdempotencyConfig
     wait_seconds: float
+
+    def run(self, *args: Any, data: Any, lambda_context: Any = None) -> Outcome[Any]:
+        """As calling it, and say whether the result was replayed from a stored record: a completed
+        one, or one that was in progress and completed while this call waited for it."""
+        replays: list[bool] = []
+        token = _replays.set(replays)
+        try:
+            value = self(*args, data=data, lambda_context=lambda_context)
+        finally:
+            _replays.reset(token)
+        return Outcome(value=value, replayed=bool(replays))
 
     def __call__(self, *args: Any, data: Any, lambda_context: Any = None) -> Any:
         """Run the use case once per key; ``data`` is its input as the use case takes it (a dict, a
@@ -165,6 +201,7 @@ class Idempotency:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=expires_after_seconds,
             hash_function="sha256",
+            response_hook=_note_replay,
         )
         if self._redis() is not None:  # a shared keyspace: name the service, as the table's partition does
             key_prefix = f"{self._redis_prefix}{keys.idempotency_pk(self._settings.service)}#{key_prefix}"

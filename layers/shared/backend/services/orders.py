@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from backend.repositories.users import UsersRepository
     from backend.schemas.jobs import EmailJob, OrderConfirmationJob, OrderProcessJob
     from backend.schemas.orders import OrderLineIn, PlaceOrder
-    from backend.services.idempotency import Idempotency, Idempotent
+    from backend.services.idempotency import Idempotency, Idempotent, Outcome
 
 #: How long a request waits for another one with its Idempotency-Key to finish (then 409).
 IN_PROGRESS_WAIT_SECONDS: Final = 5.0
@@ -85,12 +85,12 @@ class PlaceDeps:
 
 
 # ----------------------------------------------------------------------------- place
-def place_order(deps: PlaceDeps, order: PlaceOrder, *, lambda_context: Any = None) -> OrderRecord:
+def place_order(deps: PlaceDeps, order: PlaceOrder, *, lambda_context: Any = None) -> Outcome[OrderRecord]:
     """Place an order once per (user, Idempotency-Key): a retry with the same body gets the same
-    order; another body is 422 ``IDEMPOTENCY_KEY_REUSED``; a retry while the first is still running
-    waits for it (then 409 ``IDEMPOTENCY_IN_PROGRESS``). The key is scoped to the user: one user's
-    key never replays another's order."""
-    placed: OrderRecord = deps.placement()(deps, data=order, lambda_context=lambda_context)
+    order (``replayed`` true: nothing ran); another body is 422 ``IDEMPOTENCY_KEY_REUSED``; a retry
+    while the first is still running waits for it (then 409 ``IDEMPOTENCY_IN_PROGRESS``). The key is
+    scoped to the user: one user's key never replays another's order."""
+    placed: Outcome[OrderRecord] = deps.placement().run(deps, data=order, lambda_context=lambda_context)
     return placed
 
 

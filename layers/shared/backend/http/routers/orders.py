@@ -38,7 +38,8 @@ IdempotencyKey = Annotated[
         max_length=255,
         pattern=IDEMPOTENCY_KEY_PATTERN,
         description="Required. 1-255 printable characters, unique per order you mean to place: "
-        "retrying with the same key and body returns the same order; another body is 422.",
+        "retrying with the same key and body returns the same order (that replayed response carries "
+        "`Idempotent-Replayed: true`); another body is 422.",
     ),
 ]
 
@@ -57,15 +58,18 @@ IdempotencyKey = Annotated[
 def place_order(
     body: OrderCreateIn,
     request: Request,
+    response: Response,
+    *,
     idempotency_key: IdempotencyKey,
     principal: Principal = Depends(current_principal),
     container: Container = Depends(get_container),
 ) -> Response | Envelope[OrderOut]:
     from backend.http.errors import app_error_response
+    from backend.http.headers import IDEMPOTENT_REPLAYED_HEADER
     from backend.services.idempotency import IdempotencyInProgressError
 
     try:
-        order = orders_service.place_order(
+        placed = orders_service.place_order(
             container.place_order,
             PlaceOrder(user_id=principal.user_id, key=idempotency_key, items=body.items),
             lambda_context=request.scope.get("aws.context"),
@@ -74,7 +78,9 @@ def place_order(
         reply: JSONResponse = app_error_response(exc)
         reply.headers["Retry-After"] = str(exc.retry_after_seconds)
         return reply
-    return Envelope(data=OrderOut.of(order))
+    if placed.replayed:  # answered from the stored record: the order was placed by an earlier request
+        response.headers[IDEMPOTENT_REPLAYED_HEADER] = "true"
+    return Envelope(data=OrderOut.of(placed.value))
 
 
 @router.get(
