@@ -115,7 +115,14 @@ def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> No
     assert scheduled.environment["MONITORED_DLQ_URLS"] == ",".join(
         [
             stack.physical[name].ref
-            for name in ("EmailDLQ", "OrderDLQ", "MaintenanceDLQ", "EmailEventsDLQ", "ScheduledDLQ")
+            for name in (
+                "EmailDLQ",
+                "OrderDLQ",
+                "MaintenanceDLQ",
+                "EmailEventsDLQ",
+                "ScheduledDLQ",
+                "AvatarDLQ",
+            )
         ]
     )
     dlq_monitor, order_sweeper, low_stock_digest = scheduled.schedules
