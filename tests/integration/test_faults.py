@@ -23,7 +23,9 @@ import pytest
 from tests.integration.conftest import APP_CLOUD_ARGS, LocalCloud, wait_until
 from tests.integration.test_orders import PASSWORD, Emulator
 
-pytestmark = pytest.mark.integration
+# one worker runs the whole module: its cloud's teardown checks the faults the module met, and
+# `--dist loadgroup` would otherwise spread the tests (and a cloud each) over the workers
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("faults")]
 
 FAULTS = "conflict:0.2,throttle:0.2,index-lag:1s"
 #: How many 503s one request may meet before the test calls it unavailable, not busy.
