@@ -35,8 +35,10 @@ EXPECTED_DYNAMODB: dict[str, Minimum] = {
     "GET /api/health": Minimum(("GetItem",), ("GetItem",), "the HEALTH#PROBE item"),
     # Identity (docs/auth.md), as built and tested by tests/unit/api/test_identity.py.
     "POST /api/auth/sign-in": Minimum(
-        ("UpdateItem", "UpdateItem", "Query", "TransactWriteItems"),
-        source="AP27 x2 (attempts per IP and per email), AP02, create session (2 operations)",
+        ("UpdateItem", "UpdateItem", "GetItem", "GetItem", "TransactWriteItems"),
+        source="AP27 x2 (attempts per IP and per email), AP02 (the email guard, then the user: "
+        "consistent GetItems, so a sign-in right after a sign-up or an email change finds the "
+        "account; docs/data-model.md, Consistency), create session (2 operations)",
     ),
     "POST /api/auth/sign-up": Minimum(
         ("UpdateItem", "UpdateItem", "TransactWriteItems", "TransactWriteItems", "PutItem"),
