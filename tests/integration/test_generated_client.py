@@ -240,31 +240,21 @@ def test_journey_sign_up_browse_order_replay_cancel(generated: Generated) -> Non
     line = generated.model("OrderLineIn")
     order_in = generated.model("OrderCreateIn")
     key = f"client-{uuid.uuid4().hex}"
-    order = expect(
-        place_order.sync_detailed(
-            client=client, body=order_in(items=[line(product_id=product.id, quantity=1)]), idempotency_key=key
-        ),
-        201,
-        order_out,
-    ).data
+
+    def place(quantity: int) -> Any:
+        body = order_in(items=[line(product_id=product.id, quantity=quantity)])
+        return place_order.sync_detailed(client=client, body=body, idempotency_key=key)
+
+    order = expect(place(1), 201, order_out).data
     assert order.status == generated.model("OrderStatus").PENDING
     assert order.total == product.price
     assert Decimal(order.total) > 0
     assert [(item.product_id, item.quantity) for item in order.items] == [(product.id, 1)]
-    again = expect(
-        place_order.sync_detailed(
-            client=client, body=order_in(items=[line(product_id=product.id, quantity=1)]), idempotency_key=key
-        ),
-        201,
-        order_out,
-    ).data
+    again = expect(place(1), 201, order_out).data
     assert (again.id, again.total, again.created_at) == (order.id, order.total, order.created_at)
 
     # the same key with another body: 422 IDEMPOTENCY_KEY_REUSED
-    reused = place_order.sync_detailed(
-        client=client, body=order_in(items=[line(product_id=product.id, quantity=2)]), idempotency_key=key
-    )
-    assert expect(reused, 422, error).code == "IDEMPOTENCY_KEY_REUSED"
+    assert expect(place(2), 422, error).code == "IDEMPOTENCY_KEY_REUSED"
 
     # cancel it, then list one's own orders
     cancel = generated.op("orders", "cancel_order_api_orders_order_id_cancel_post")
