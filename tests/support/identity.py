@@ -21,6 +21,7 @@ from backend.models.enums import Role
 from backend.records.users import UserRecord
 from backend.services import tokens
 from backend.wiring import Container, get_container
+from tests.support import conformance
 from tests.support.apigw import FakeContext, http_event
 
 TOKEN_SECRET_NAME = "app-backend/test/token-signing-key"
@@ -119,7 +120,10 @@ class Api:
         query: str = "",
         cookies: dict[str, str] | None = None,
         source_ip: str | None = None,
+        conform: bool = True,
     ) -> Response:
+        """One request through ``handler``; the response is checked against the function's OpenAPI
+        document (tests/support/conformance.py) unless ``conform=False``."""
         all_headers = dict(headers or {})
         if token is not None:
             all_headers["authorization"] = f"Bearer {token}"
@@ -130,6 +134,17 @@ class Api:
             event["requestContext"]["http"]["sourceIp"] = source_ip
         raw: dict[str, Any] = handler(event, FakeContext())
         text = raw.get("body") or ""
+        document = conformance.document_for(handler)
+        if document is not None and conform:
+            conformance.check(
+                document,
+                method,
+                path,
+                status=raw["statusCode"],
+                headers={k.lower(): v for k, v in (raw.get("headers") or {}).items()},
+                body_text=text,
+                cookies=list(raw.get("cookies") or []),
+            )
         return Response(
             status=raw["statusCode"],
             headers={k.lower(): v for k, v in (raw.get("headers") or {}).items()},

@@ -16,6 +16,10 @@ from backend.errors import ValidationError
 
 # ----------------------------------------------------------------------------- email
 EMAIL_MAX_LENGTH: Final = 254
+#: The password policy's length bounds (backend.services.passwords.check_policy): argon2 takes any
+#: length; the upper bound keeps a request from buying CPU time.
+PASSWORD_MIN_LENGTH: Final = 10
+PASSWORD_MAX_LENGTH: Final = 128
 EMAIL_PATTERN: Final = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 _EMAIL = re.compile(EMAIL_PATTERN)
 

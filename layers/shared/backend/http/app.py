@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from backend import __version__
+from backend.http import docs
 from backend.http.auth import enforce_authentication, is_public
-from backend.http.docs import JSON_ERROR
 from backend.http.errors import install_error_handlers
 from backend.http.middleware import REQUEST_ID_HEADER, EdgeMiddleware
 from backend.http.routes import quiet_parameter_alias_warnings, register
@@ -36,9 +36,12 @@ ERROR_RESPONSES: dict[str, str] = {
         503: "A dependency is unavailable (see Retry-After)",
     }.items()
 }
-RETRY_AFTER: dict[str, Any] = {
-    "description": "Seconds to wait before trying again",
-    "schema": {"type": "integer", "minimum": 0, "maximum": 86400},
+#: Headers every response of a status carries, whatever the operation (backend.http.docs).
+HEADERS_BY_STATUS: dict[str, dict[str, dict[str, Any]]] = {
+    "401": {"WWW-Authenticate": docs.WWW_AUTHENTICATE},
+    "405": {"Allow": docs.ALLOW},
+    "429": {"Retry-After": docs.RETRY_AFTER},
+    "503": {"Retry-After": docs.RETRY_AFTER},
 }
 SECURITY_SCHEMES: dict[str, Any] = {
     "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
@@ -99,18 +102,37 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
                 shared |= {"401": "Not authenticated", "403": "Not allowed (role, or CSRF_FAILED)"}
             for status, text in shared.items():
-                responses.setdefault(status, {"description": text, "content": JSON_ERROR})
-            for status in ("429", "503"):
-                responses[status].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+                responses.setdefault(status, {"description": text, "content": docs.JSON_ERROR})
+            for status, response in responses.items():
+                _declare_headers(status, response)
             operation["responses"] = dict(sorted(responses.items()))
     components = schema.setdefault("components", {})
     components["securitySchemes"] = SECURITY_SCHEMES
+    components["headers"] = docs.HEADER_COMPONENTS
     schemas = components.setdefault("schemas", {})
     schemas["ErrorEnvelope"] = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     app.openapi_schema = schema
     return schema
+
+
+def _declare_headers(status: str, response: dict[str, Any]) -> None:
+    """The headers every response carries (X-Request-Id; Cache-Control, no-store unless the route
+    declared its own; Vary, from CORS) and those of its status, after any the route declared."""
+    headers = dict(response.get("headers") or {})  # a copy: a route's declaration may be shared
+    for name, header in HEADERS_BY_STATUS.get(status, {}).items():
+        headers.setdefault(name, header)
+    headers.setdefault("Cache-Control", docs.NO_STORE)
+    headers.setdefault("Vary", docs.VARY)
+    headers["X-Request-Id"] = docs.REQUEST_ID
+    if status in docs.GATEWAY_STATUSES:
+        headers |= {
+            name: docs.optional(header["$ref"].rsplit("/", 1)[-1])
+            for name, header in headers.items()
+            if "$ref" in header
+        }
+    response["headers"] = dict(sorted(headers.items()))
 
 
 def _is_fastapi_validation(response: dict[str, Any] | None) -> bool:

@@ -15,11 +15,18 @@ from typing import Any
 from fastapi import Request, Response
 
 from backend.cache import Rendered
+from backend.http import docs
 
 VARY = "Authorization, Cookie"
 
-NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
-    304: {"description": "Not modified: the If-None-Match ETag is current (no body)"}
+_CACHE_HEADERS: dict[str, Any] = {"Cache-Control": docs.CACHE_CONTROL, "ETag": docs.ETAG, "Vary": docs.VARY}
+#: The ``responses=`` of a cacheable read: its 200 and its 304 carry the cache headers.
+CONDITIONAL_GET: dict[int | str, dict[str, Any]] = {
+    200: {"headers": _CACHE_HEADERS},
+    304: {
+        "description": "Not modified: the If-None-Match ETag is current (no body)",
+        "headers": _CACHE_HEADERS,
+    },
 }
 
 

@@ -32,6 +32,9 @@ UNSET: Final = Unset.UNSET
 
 DEFAULT_LIMIT: Final = 20
 MAX_LIMIT: Final = 100
+#: Deepest offset reachable with ``page`` alone (beyond it, follow the cursor): the last page a
+#: request may name is ``MAX_OFFSET // limit + 1`` (``backend.repositories.paging.resolve``).
+MAX_OFFSET: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

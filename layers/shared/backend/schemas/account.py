@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from backend.schemas.common import CamelModel, StrictIn, Timestamp
-from backend.schemas.users import EmailIn, PasswordIn
+from backend.schemas.users import EmailIn, NewPasswordIn, PasswordIn
 
 TokenIn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
@@ -22,12 +22,12 @@ class ForgotPasswordIn(StrictIn):
 
 class ResetPasswordIn(StrictIn):
     token: TokenIn
-    password: PasswordIn = Field(description="At least 10 characters, not a common password")
+    password: NewPasswordIn
 
 
 class ChangePasswordIn(StrictIn):
     current_password: PasswordIn
-    new_password: PasswordIn
+    new_password: NewPasswordIn
 
 
 class ChangeEmailIn(StrictIn):

@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from backend.schemas.common import CamelModel, StrictIn
-from backend.schemas.users import EmailIn, PasswordIn, PersonName, UserOut
+from backend.schemas.users import EmailIn, NewPasswordIn, PasswordIn, PersonName, UserOut
 
 
 class SignUpIn(StrictIn):
     email: EmailIn
-    password: PasswordIn = Field(description="At least 10 characters, not a common password")
+    password: NewPasswordIn
     name: PersonName
 
 

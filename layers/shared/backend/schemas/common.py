@@ -15,10 +15,24 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from backend.records import DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET
 from backend.values import CENTS, MONEY_MAX
 
 if TYPE_CHECKING:
     from backend.records import Page
+
+
+# ----------------------------------------------------------------------------- paging
+#: The bounds of every list's ``page`` and ``limit`` (docs/api.md, "Lists"): the largest page any
+#: limit allows is ``MAX_PAGE`` (at limit 1); for a given limit it is ``MAX_OFFSET // limit + 1``.
+MAX_PAGE: Final = MAX_OFFSET + 1
+PAGE_DESCRIPTION: Final = (
+    f"1 and up (default 1); not with `cursor`. A page may start at most {MAX_OFFSET:,} items in: "
+    f"the last page you can name is {MAX_OFFSET:,} ÷ limit + 1, rounded down "
+    f"({MAX_OFFSET // DEFAULT_LIMIT + 1} at the default limit); deeper, follow `meta.nextCursor` "
+    "(a deeper page is 400 VALIDATION_ERROR)"
+)
+LIMIT_DESCRIPTION: Final = f"Items per page: 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"
 
 
 # ----------------------------------------------------------------------------- money

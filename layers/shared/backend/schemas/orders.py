@@ -7,8 +7,17 @@ from typing import Annotated, Final
 from pydantic import Field, StringConstraints, field_validator
 
 from backend.models.enums import OrderStatus
+from backend.records import DEFAULT_LIMIT, MAX_LIMIT
 from backend.records.orders import MAX_ORDER_LINES, OrderItemRecord, OrderRecord
-from backend.schemas.common import CamelModel, Money, StrictIn, Timestamp
+from backend.schemas.common import (
+    LIMIT_DESCRIPTION,
+    MAX_PAGE,
+    PAGE_DESCRIPTION,
+    CamelModel,
+    Money,
+    StrictIn,
+    Timestamp,
+)
 
 #: Quantity of one line (the original spec's 1..100).
 MAX_QUANTITY: Final = 100
@@ -82,7 +91,7 @@ class OrderOut(CamelModel):
     total: Money = Field(description="Sum of the lines, computed by the server (Decimal, 2 places)")
     item_count: int = Field(description="Number of lines")
     items: list[OrderItemOut] | None = Field(
-        None, description="The lines; omitted in listings (read the order for them)"
+        None, description="The lines; `null` in listings (read the order for them), a list otherwise"
     )
     created_at: Timestamp
     updated_at: Timestamp
@@ -102,7 +111,7 @@ class OrderOut(CamelModel):
 
 
 class OrderListQuery(CamelModel):
-    page: int | None = Field(None, ge=1, description="1 and up (default 1); not with `cursor`")
-    limit: int = Field(20, ge=1, le=100)
+    page: int | None = Field(None, ge=1, le=MAX_PAGE, description=PAGE_DESCRIPTION)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None
     status: OrderStatus | None = Field(None, description="Administrators only")

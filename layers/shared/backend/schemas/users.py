@@ -7,8 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from backend.models.enums import Role
-from backend.schemas.common import CamelModel, StrictIn, Timestamp
-from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
+from backend.records import DEFAULT_LIMIT, MAX_LIMIT
+from backend.schemas.common import (
+    LIMIT_DESCRIPTION,
+    MAX_PAGE,
+    PAGE_DESCRIPTION,
+    CamelModel,
+    StrictIn,
+    Timestamp,
+)
+from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 if TYPE_CHECKING:
     from backend.records.users import ProfileRecord, UserRecord
@@ -20,7 +28,19 @@ EmailIn = Annotated[
     ),
 ]
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
-PasswordIn = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+#: A password presented to prove who you are (sign-in, confirmations): any 1 to 128 characters.
+PasswordIn = Annotated[str, StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH)]
+#: A password being set: the document states the policy (backend.services.passwords.check_policy,
+#: which answers 400 VALIDATION_ERROR "Weak password" naming the field and the rule broken).
+NewPasswordIn = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=PASSWORD_MAX_LENGTH),
+    Field(
+        description=f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters; not a common password, "
+        "and not your email or name",
+        json_schema_extra={"minLength": PASSWORD_MIN_LENGTH},
+    ),
+]
 
 
 def _web_url(value: str) -> str:
@@ -109,8 +129,10 @@ class UserCreateIn(StrictIn):
     email: EmailIn
     name: PersonName
     role: Role = Role.USER
-    password: PasswordIn | None = Field(
-        None, description="Optional; without one the user sets a password through password reset."
+    password: NewPasswordIn | None = Field(
+        None,
+        description=f"Optional ({PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters, not a common "
+        "password, not the email or name); without one the user sets a password through password reset.",
     )
 
 
@@ -121,8 +143,8 @@ class UserPatchIn(StrictIn):
 
 
 class UserListQuery(CamelModel):
-    page: int | None = Field(None, ge=1, description="1 and up (default 1); not with `cursor`")
-    limit: int = Field(20, ge=1, le=100)
+    page: int | None = Field(None, ge=1, le=MAX_PAGE, description=PAGE_DESCRIPTION)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)
     search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     role: Role | None = None
     email_verified: bool | None = None

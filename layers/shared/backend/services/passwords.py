@@ -15,12 +15,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Final
 
 from backend.errors import ValidationError
+from backend.values import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
-MIN_LENGTH: Final = 10
-MAX_LENGTH: Final = 128  # argon2 takes any length; a bound keeps a request from buying CPU time
+MIN_LENGTH: Final = PASSWORD_MIN_LENGTH
+MAX_LENGTH: Final = PASSWORD_MAX_LENGTH
 TIME_COST: Final = 2
 MEMORY_COST_KIB: Final = 19 * 1024
 PARALLELISM: Final = 1

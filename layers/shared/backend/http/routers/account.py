@@ -9,7 +9,7 @@ from fastapi import Depends, Request, Response
 
 from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import errors, sets_cookies
 from backend.http.routes import api_router
 from backend.schemas.account import Accepted, EmailStatusOut, ForgotPasswordIn, ResetPasswordIn, TokenBody
 from backend.schemas.common import Envelope
@@ -67,7 +67,10 @@ def forgot_password(
     "/password/reset",
     status_code=204,
     summary="Set a new password with the emailed token; signs out every session (public)",
-    responses=errors(_400=f"{_INVALID}; or VALIDATION_ERROR for a weak password"),
+    responses={
+        **sets_cookies(204, "The password is set; every session is revoked and the cookies are cleared"),
+        **errors(_400=f"{_INVALID}; or VALIDATION_ERROR for a weak password"),
+    },
 )
 def reset_password(body: ResetPasswordIn, container: Container = Depends(get_container)) -> Response:
     account.reset_password(container.identity, token=body.token, password=body.password)
@@ -77,7 +80,10 @@ def reset_password(body: ResetPasswordIn, container: Container = Depends(get_con
 
 
 @router.post(
-    "/sign-out-all", status_code=204, summary="Revoke every session of the caller, this one included"
+    "/sign-out-all",
+    status_code=204,
+    summary="Revoke every session of the caller, this one included",
+    responses=sets_cookies(204, "Every session is revoked; the cookies are cleared"),
 )
 def sign_out_all(
     principal: Principal = Depends(current_principal), container: Container = Depends(get_container)

@@ -14,7 +14,7 @@ from backend.http.auth import (
     set_auth_cookies,
 )
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import errors, sets_cookies
 from backend.http.routes import api_router
 from backend.schemas.auth import AuthOut, RefreshIn, SignInIn, SignUpIn
 from backend.schemas.common import Envelope
@@ -48,7 +48,10 @@ def _issued(response: Response, issued: auth_service.IssuedTokens, container: Co
     status_code=201,
     response_model=Envelope[AuthOut],
     summary="Create an account (public); signs in and sets the auth cookies",
-    responses=errors(_409="EMAIL_TAKEN: an account with this email exists"),
+    responses={
+        **sets_cookies(201, "The account was created and signed in"),
+        **errors(_409="EMAIL_TAKEN: an account with this email exists"),
+    },
 )
 def sign_up(
     body: SignUpIn, request: Request, response: Response, container: Container = Depends(get_container)
@@ -68,7 +71,7 @@ def sign_up(
     "/sign-in",
     response_model=Envelope[AuthOut],
     summary="Sign in with email and password (public); sets the auth cookies",
-    responses=errors(_401="Invalid email or password"),
+    responses={**sets_cookies(200, "Signed in"), **errors(_401="Invalid email or password")},
 )
 def sign_in(
     body: SignInIn, request: Request, response: Response, container: Container = Depends(get_container)
@@ -87,10 +90,13 @@ def sign_in(
     "/refresh",
     response_model=Envelope[AuthOut],
     summary="Rotate the refresh token (body, or the refresh-token cookie with X-CSRF-Token)",
-    responses=errors(
-        _401="Invalid, expired or reused refresh token (reuse revokes the session)",
-        _403="CSRF_FAILED (cookie mode)",
-    ),
+    responses={
+        **sets_cookies(200, "New tokens (the refresh token is rotated)"),
+        **errors(
+            _401="Invalid, expired or reused refresh token (reuse revokes the session)",
+            _403="CSRF_FAILED (cookie mode)",
+        ),
+    },
 )
 def refresh(
     request: Request,
@@ -108,7 +114,12 @@ def refresh(
     return _issued(response, issued, container)
 
 
-@router.post("/sign-out", status_code=204, summary="Revoke the current session and clear the cookies")
+@router.post(
+    "/sign-out",
+    status_code=204,
+    summary="Revoke the current session and clear the cookies",
+    responses=sets_cookies(204, "Signed out; the cookies are cleared"),
+)
 def sign_out(
     response: Response,
     principal: Principal = Depends(current_principal),

@@ -8,9 +8,9 @@ from fastapi import Depends, Request, Response
 
 from backend.http.auth import admin_principal, optional_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import created, errors
 from backend.http.params import id_path, slug_path
-from backend.http.representation import NOT_MODIFIED, represent
+from backend.http.representation import CONDITIONAL_GET, represent
 from backend.http.routes import api_router
 from backend.schemas.common import Envelope, ListEnvelope
 from backend.schemas.content import CategoryCreateIn, CategoryOut, CategoryPatchIn
@@ -29,7 +29,7 @@ _TAKEN = "CONFLICT: the name (case-insensitive) or the slug is taken (details na
     response_model=ListEnvelope[CategoryOut],
     summary="List every category, by name (public)",
     description="Cached for 60 s; sends an ETag and answers `If-None-Match` with 304.",
-    responses=NOT_MODIFIED,
+    responses=CONDITIONAL_GET,
 )
 def list_categories(
     request: Request,
@@ -44,7 +44,7 @@ def list_categories(
     "/by-slug/{slug}",
     response_model=Envelope[CategoryOut],
     summary="Get a category by slug (public)",
-    responses={**errors(_404="Category not found"), **NOT_MODIFIED},
+    responses={**errors(_404="Category not found"), **CONDITIONAL_GET},
 )
 def get_category(
     request: Request,
@@ -61,7 +61,7 @@ def get_category(
     status_code=201,
     response_model=Envelope[CategoryOut],
     summary="Create a category (admin); the slug is generated from the name when absent",
-    responses=errors(_409=_TAKEN),
+    responses={**created("The category (Location: its by-slug path)"), **errors(_409=_TAKEN)},
 )
 def create_category(
     body: CategoryCreateIn,

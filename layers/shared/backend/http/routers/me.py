@@ -8,7 +8,7 @@ from fastapi import Depends, Request, Response
 
 from backend.http.auth import clear_auth_cookies, client_ip, current_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import errors, sets_cookies
 from backend.http.params import id_path
 from backend.http.routes import api_router
 from backend.schemas.account import (
@@ -58,7 +58,10 @@ def put_profile(
     "",
     status_code=204,
     summary="Delete the account (profile, avatar images, sessions, posts; refused while it has orders) and clear cookies",
-    responses=errors(_409="The account has orders and cannot be deleted, or changed meanwhile"),
+    responses={
+        **sets_cookies(204, "The account is deleted; the cookies are cleared"),
+        **errors(_409="The account has orders and cannot be deleted, or changed meanwhile"),
+    },
 )
 def delete_me(
     principal: Principal = Depends(current_principal), container: Container = Depends(get_container)

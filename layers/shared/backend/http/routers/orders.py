@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from backend.http.auth import admin_principal, current_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import HEADER_COMPONENTS, IDEMPOTENT_REPLAYED, created, errors
 from backend.http.params import id_path, page_number
 from backend.http.routes import api_router
 from backend.records import Page, PageRequest
@@ -44,16 +44,25 @@ IdempotencyKey = Annotated[
 ]
 
 
+_PLACE_RESPONSES = {
+    **created("The order (or, with `Idempotent-Replayed: true`, the one an earlier request placed)"),
+    **errors(
+        _400="VALIDATION_ERROR: bad body, missing Idempotency-Key, unknown or inactive product (named)",
+        _409="OUT_OF_STOCK (names the product); IDEMPOTENCY_IN_PROGRESS (with Retry-After)",
+        _422="IDEMPOTENCY_KEY_REUSED: this key was used with another body",
+    ),
+}
+_PLACE_RESPONSES[201]["headers"]["Idempotent-Replayed"] = IDEMPOTENT_REPLAYED
+# Only IDEMPOTENCY_IN_PROGRESS carries it: not required on every 409.
+_PLACE_RESPONSES[409]["headers"] = {"Retry-After": {**HEADER_COMPONENTS["RetryAfter"], "required": False}}
+
+
 @router.post(
     "",
     status_code=201,
     response_model=Envelope[OrderOut],
     summary="Place an order (stock decremented in the same transaction); needs an Idempotency-Key",
-    responses=errors(
-        _400="VALIDATION_ERROR: bad body, missing Idempotency-Key, unknown or inactive product (named)",
-        _409="OUT_OF_STOCK (names the product); IDEMPOTENCY_IN_PROGRESS (see Retry-After)",
-        _422="IDEMPOTENCY_KEY_REUSED: this key was used with another body",
-    ),
+    responses=_PLACE_RESPONSES,
 )
 def place_order(
     body: OrderCreateIn,
@@ -80,6 +89,7 @@ def place_order(
         return reply
     if placed.replayed:  # answered from the stored record: the order was placed by an earlier request
         response.headers[IDEMPOTENT_REPLAYED_HEADER] = "true"
+    response.headers["location"] = f"/api/orders/{placed.value.id}"
     return Envelope(data=OrderOut.of(placed.value))
 
 

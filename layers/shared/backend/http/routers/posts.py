@@ -12,11 +12,12 @@ from fastapi import Depends, Query, Request, Response
 
 from backend.http.auth import current_principal, optional_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import created, errors
 from backend.http.params import id_path, page_number, slug_path
-from backend.http.representation import NOT_MODIFIED, represent
+from backend.http.representation import CONDITIONAL_GET, represent
 from backend.http.routes import api_router
-from backend.schemas.common import Envelope, ListEnvelope
+from backend.records import DEFAULT_LIMIT, MAX_LIMIT
+from backend.schemas.common import LIMIT_DESCRIPTION, MAX_PAGE, PAGE_DESCRIPTION, Envelope, ListEnvelope
 from backend.schemas.content import PostCreateIn, PostOut, PostPatchIn
 from backend.services import posts as service
 from backend.services.principal import Principal
@@ -36,13 +37,13 @@ _ESCAPE = "Text is returned as written (JSON strings, never HTML): clients must 
     description="Filter `category` (a slug) or `author` (a user id), not both. An author (or an "
     "admin) asking for that author's posts also gets the drafts, newest first. Page with "
     "`page`/`limit` or follow `meta.nextCursor`. Cached for 60 s; ETag and 304. " + _ESCAPE,
-    responses=NOT_MODIFIED,
+    responses=CONDITIONAL_GET,
 )
 def list_posts(
     request: Request,
     *,
-    page: int | None = Query(None, ge=1, description="1 and up (default 1); not with `cursor`"),
-    limit: int = Query(20, ge=1, le=100),
+    page: int | None = Query(None, ge=1, le=MAX_PAGE, description=PAGE_DESCRIPTION),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION),
     cursor: str | None = Query(None, max_length=2048, description="meta.nextCursor of the previous page"),
     category: str | None = Query(None, min_length=1, max_length=120, description="A category slug"),
     author: str | None = Query(None, min_length=1, max_length=64, description="An author's user id"),
@@ -63,7 +64,7 @@ def list_posts(
     description=_ESCAPE,
     responses={
         **errors(_404="Post not found (drafts are 404 for everyone but the author and admins)"),
-        **NOT_MODIFIED,
+        **CONDITIONAL_GET,
     },
 )
 def get_post(
@@ -82,7 +83,10 @@ def get_post(
     response_model=Envelope[PostOut],
     summary="Write a post (a draft; any signed-in user)",
     description="`slug` is generated from the title when absent (lowercase ASCII with hyphens). " + _ESCAPE,
-    responses=errors(_409="SLUG_TAKEN: another post has this slug"),
+    responses={
+        **created("The draft (Location: its by-slug path)"),
+        **errors(_409="SLUG_TAKEN: another post has this slug"),
+    },
 )
 def create_post(
     body: PostCreateIn,

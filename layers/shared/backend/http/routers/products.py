@@ -12,11 +12,12 @@ from fastapi import Depends, Query, Request, Response
 
 from backend.http.auth import admin_principal, optional_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import created, errors
 from backend.http.params import id_path, page_number
-from backend.http.representation import NOT_MODIFIED, represent
+from backend.http.representation import CONDITIONAL_GET, represent
 from backend.http.routes import api_router
-from backend.schemas.common import Envelope, ListEnvelope
+from backend.records import DEFAULT_LIMIT, MAX_LIMIT
+from backend.schemas.common import LIMIT_DESCRIPTION, MAX_PAGE, PAGE_DESCRIPTION, Envelope, ListEnvelope
 from backend.schemas.products import ProductCreateIn, ProductOut, ProductPatchIn
 from backend.services import products as service
 from backend.services.principal import Principal
@@ -44,13 +45,13 @@ def _changes(body: ProductCreateIn | ProductPatchIn, *, every: bool) -> service.
     summary="List products, newest first (public; admins also see inactive ones)",
     description="Filter `category` (slug or name). Page with `page`/`limit` or follow `meta.nextCursor`. "
     "Cached for 60 s; sends an ETag and answers `If-None-Match` with 304.",
-    responses=NOT_MODIFIED,
+    responses=CONDITIONAL_GET,
 )
 def list_products(
     request: Request,
     *,
-    page: int | None = Query(None, ge=1, description="1 and up (default 1); not with `cursor`"),
-    limit: int = Query(20, ge=1, le=100),
+    page: int | None = Query(None, ge=1, le=MAX_PAGE, description=PAGE_DESCRIPTION),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION),
     cursor: str | None = Query(None, max_length=2048, description="meta.nextCursor of the previous page"),
     category: str | None = Query(None, min_length=1, max_length=120, description="A category slug"),
     viewer: Principal | None = Depends(optional_principal),
@@ -67,7 +68,7 @@ def list_products(
     "/{productId}",
     response_model=Envelope[ProductOut],
     summary="Get a product (public; an inactive one only for admins)",
-    responses={**errors(_404=_NOT_FOUND), **NOT_MODIFIED},
+    responses={**errors(_404=_NOT_FOUND), **CONDITIONAL_GET},
 )
 def get_product(
     request: Request,
@@ -85,6 +86,7 @@ def get_product(
     response_model=Envelope[ProductOut],
     summary="Create a product (admin)",
     description=_CATEGORY_NOTE,
+    responses=created("The product"),
 )
 def create_product(
     body: ProductCreateIn,

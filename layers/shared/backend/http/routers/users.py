@@ -8,7 +8,7 @@ from fastapi import Depends, Query, Response
 
 from backend.http.auth import admin_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import errors
+from backend.http.docs import created, errors
 from backend.http.params import id_path, page_number
 from backend.http.routes import api_router
 from backend.records import PageRequest
@@ -50,16 +50,18 @@ def list_users(
     status_code=201,
     response_model=Envelope[UserOut],
     summary="Create a user (admin)",
-    responses=errors(_409="EMAIL_TAKEN: an account with this email exists"),
+    responses={**created("The user"), **errors(_409="EMAIL_TAKEN: an account with this email exists")},
 )
 def create_user(
     body: UserCreateIn,
+    response: Response,
     _admin: Principal = Depends(admin_principal),
     container: Container = Depends(get_container),
 ) -> Envelope[UserOut]:
     user = users_service.create_user(
         container.users_deps, email=body.email, name=body.name, role=body.role, password=body.password
     )
+    response.headers["location"] = f"/api/users/{user.id}"
     return Envelope(data=UserOut.of(user))
 
 
