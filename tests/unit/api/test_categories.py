@@ -152,3 +152,25 @@ def test_writes_are_admin_only(catalog: Catalog, method: str, suffix: str) -> No
     forbidden = catalog.call(method, path, as_=catalog.api.account(Role.USER), body=body)
     assert forbidden.status == 403
     assert [c["name"] for c in catalog.get("/api/categories").data] == ["Science"]
+
+
+def test_get_by_id(catalog: Catalog) -> None:
+    created = catalog.category("Physics", slug="phys")
+    found = catalog.get(f"/api/categories/{created['id']}")
+    assert found.status == 200
+    assert found.data == created
+    assert (
+        catalog.get(
+            f"/api/categories/{created['id']}", headers={"if-none-match": found.headers["etag"]}
+        ).status
+        == 304
+    )
+    missing = catalog.get("/api/categories/01JNBC0Y8Q3ZK6W2V5T9R4M7HX")
+    assert (missing.status, missing.body["code"]) == (404, "NOT_FOUND")
+    malformed = catalog.get("/api/categories/phys")
+    assert (malformed.status, malformed.body["code"]) == (400, "VALIDATION_ERROR")
+    renamed = catalog.call(
+        "PATCH", f"/api/categories/{created['id']}", as_=catalog.admin, body={"name": "Physik"}
+    )
+    assert renamed.status == 200
+    assert catalog.get(f"/api/categories/{created['id']}").data["name"] == "Physik"  # invalidated

@@ -280,3 +280,35 @@ def test_writes_to_published_posts_invalidate(catalog: Catalog, author: Account)
     with count_requests() as draft_write:
         catalog.post(author, title="Quiet draft")
     assert not [c for c in draft_write.calls if c.operation == "UpdateItem" and c.size is None]  # no stamps
+
+
+def test_a_post_is_read_by_id_with_the_slugs_visibility(catalog: Catalog, author: Account) -> None:
+    post = catalog.post(author, title="By id")
+    path = f"/api/posts/{post['id']}"
+    assert catalog.get(path).status == 404  # a draft: only its author and admins see it
+    assert catalog.get(path, as_=catalog.api.account()).status == 404
+    assert catalog.get(path, as_=author).data == post
+    assert catalog.get(path, as_=catalog.admin).status == 200
+    assert catalog.call("POST", f"{path}/publish", as_=author).status == 200
+    public = catalog.get(path)
+    assert public.status == 200
+    assert public.data == catalog.get("/api/posts/by-slug/by-id").data
+    assert public.headers["cache-control"] == "public, max-age=60"
+    assert catalog.get(path, headers={"if-none-match": public.headers["etag"]}).status == 304
+    with count_requests() as hit:
+        catalog.get(path)
+    assert hit.total == 0
+    assert catalog.call("POST", f"{path}/unpublish", as_=author).status == 200
+    assert catalog.get(path).status == 404  # the unpublish invalidated the cached body
+    missing = catalog.get("/api/posts/01JNBC0Y8Q3ZK6W2V5T9R4M7HX")
+    assert (missing.status, missing.body["code"]) == (404, "NOT_FOUND")
+    malformed = catalog.get(f"/api/posts/{post['id'].lower()}")
+    assert (malformed.status, malformed.body["code"]) == (400, "VALIDATION_ERROR")
+    assert malformed.body["details"][0]["field"] == "postId"
+
+
+def test_a_post_by_id_costs_one_get_item(catalog: Catalog, author: Account) -> None:
+    post = catalog.post(author, title="Counted", publish=True)
+    with count_requests() as miss:
+        catalog.get(f"/api/posts/{post['id']}")
+    assert miss.operations() == ["GetItem"]  # AP10 (docs/data-model.md)

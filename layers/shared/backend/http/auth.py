@@ -48,8 +48,10 @@ PUBLIC_OPERATIONS: Final[frozenset[tuple[str, str]]] = frozenset(
         ("GET", "/api/products/{productId}"),
         ("GET", "/api/categories"),
         ("GET", "/api/categories/by-slug/{slug}"),
+        ("GET", "/api/categories/{categoryId}"),
         ("GET", "/api/posts"),
         ("GET", "/api/posts/by-slug/{slug}"),
+        ("GET", "/api/posts/{postId}"),
     }
 )
 

@@ -107,6 +107,23 @@ def get_category(deps: CategoriesDeps, slug: str, viewer: Principal | None = Non
     )
 
 
+def get_category_by_id(deps: CategoriesDeps, category_id: str, viewer: Principal | None = None) -> Rendered:
+    """One category by id (public): from the index, 404 if there is none."""
+
+    def compute() -> bytes:
+        index = deps.category_index.index(deps.categories, deps.cache, strict=views.strict(viewer))
+        category = index.by_id.get(category_id)
+        if category is None:
+            raise NotFoundError("Category")
+        return views.render(Envelope[CategoryOut](data=category))
+
+    return observability.cache_outcome(
+        deps.cache.fetch(
+            views.key("categories:id", category_id), (views.CATEGORIES,), compute, strict=views.strict(viewer)
+        )
+    )
+
+
 def _render_all(categories: CategoriesRepository) -> bytes:
     items = [CategoryOut.of(c) for c in categories.list_all()]
     meta = whole_list_meta(len(items))

@@ -137,16 +137,34 @@ def get_post(deps: ContentDeps, slug: str, viewer: Principal | None = None) -> R
     strict = views.strict(viewer)
 
     def compute() -> bytes | NotCached:
-        post = deps.posts.get_by_slug(wanted)
-        if post.published:
-            return _render(post, deps, strict=strict)
-        if viewer is None or not viewer.can_access(post.author_id):
-            raise NotFoundError("Post")
-        return views.private(_render(post, deps, strict=strict))
+        return _visible(deps.posts.get_by_slug(wanted), deps, viewer, strict=strict)
 
     return observability.cache_outcome(
         deps.cache.fetch(f"posts:slug:{wanted}", NAMESPACES, compute, strict=strict)
     )
+
+
+def get_post_by_id(deps: ContentDeps, post_id: str, viewer: Principal | None = None) -> Rendered:
+    """The same post by its id (what the write routes name), with the same visibility."""
+    strict = views.strict(viewer)
+
+    def compute() -> bytes | NotCached:
+        return _visible(deps.posts.get(post_id), deps, viewer, strict=strict)
+
+    return observability.cache_outcome(
+        deps.cache.fetch(f"posts:id:{post_id}", NAMESPACES, compute, strict=strict)
+    )
+
+
+def _visible(
+    post: PostRecord, deps: ContentDeps, viewer: Principal | None, *, strict: bool
+) -> bytes | NotCached:
+    """A published post for anyone (cached); a draft only for its author or an admin (never cached)."""
+    if post.published:
+        return _render(post, deps, strict=strict)
+    if viewer is None or not viewer.can_access(post.author_id):
+        raise NotFoundError("Post")
+    return views.private(_render(post, deps, strict=strict))
 
 
 # ----------------------------------------------------------------------------- writes

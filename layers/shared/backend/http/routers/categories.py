@@ -56,6 +56,22 @@ def get_category(
     return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
 
 
+@router.get(
+    "/{categoryId}",
+    response_model=Envelope[CategoryOut],
+    summary="Get a category by id (public)",
+    responses={**errors(_404="Category not found"), **CONDITIONAL_GET},
+)
+def get_category_by_id(
+    request: Request,
+    category_id: CategoryId,
+    viewer: Principal | None = Depends(optional_principal),
+    container: Container = Depends(get_container),
+) -> Response:
+    rendered = service.get_category_by_id(container.categories_deps, category_id, viewer)
+    return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
+
+
 @router.post(
     "",
     status_code=201,

@@ -77,6 +77,26 @@ def get_post(
     return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
 
 
+@router.get(
+    "/{postId}",
+    response_model=Envelope[PostOut],
+    summary="Get a post by id (public when published; a draft only for its author or an admin)",
+    description=_ESCAPE,
+    responses={
+        **errors(_404="Post not found (drafts are 404 for everyone but the author and admins)"),
+        **CONDITIONAL_GET,
+    },
+)
+def get_post_by_id(
+    request: Request,
+    post_id: PostId,
+    viewer: Principal | None = Depends(optional_principal),
+    container: Container = Depends(get_container),
+) -> Response:
+    rendered = service.get_post_by_id(container.content_deps, post_id, viewer)
+    return represent(request, rendered, anonymous=viewer is None, max_age=container.cache.ttl_seconds)
+
+
 @router.post(
     "",
     status_code=201,
