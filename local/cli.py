@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -174,6 +175,22 @@ def _send_parser() -> argparse.ArgumentParser:
         "body",
         help="the message body, or @FILE to read it from a file ('@-' for stdin); a sample SQS event "
         "file (events/worker/*.json) sends each of its records' bodies",
+    )
+    _running_cloud_address(parser)
+    return parser
+
+
+def _drain_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m local drain",
+        description="Wait until queues of the running local cloud are empty: no message waiting, delayed "
+        "or in flight (their subscribers have processed and deleted every one). Exits 1 on --timeout.",
+    )
+    parser.add_argument(
+        "queues", nargs="+", metavar="QUEUE", help="queue logical ids, e.g. OrderQueue EmailQueue"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds to wait at most (default %(default)s)"
     )
     _running_cloud_address(parser)
     return parser
@@ -455,6 +472,54 @@ def send(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How long the queues must stay empty to count as drained: a job that enqueues a follow-up (an
+#: order's confirmation email) does so before its own message is deleted.
+_DRAIN_SETTLE_SECONDS = 0.5
+
+
+def drain(args: argparse.Namespace) -> int:
+    running = _gateway_cloud(args)
+    if running is None:
+        return 1
+    queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
+    unknown = [name for name in args.queues if name not in queues]
+    if unknown:
+        print(f"error: no queue {unknown[0]!r}; the template has: {', '.join(queues)}", file=sys.stderr)
+        return 1
+    sqs = AwsClients(str(running["endpointUrl"])).sqs()
+    names = (
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    )
+
+    def pending() -> dict[str, int]:
+        counts = {}
+        for name in args.queues:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=str(queues[name]["ref"]), AttributeNames=list(names)
+            )
+            counts[name] = sum(int(attributes["Attributes"].get(key, 0)) for key in names)
+        return counts
+
+    started = time.monotonic()
+    empty_since: float | None = None
+    while True:
+        now = time.monotonic()
+        left = {name: count for name, count in pending().items() if count}
+        if left:
+            empty_since = None
+        elif empty_since is None:
+            empty_since = now
+        elif now - empty_since >= _DRAIN_SETTLE_SECONDS:
+            print(json.dumps({"drained": args.queues, "seconds": round(now - started, 1)}))
+            return 0
+        if now - started > args.timeout:
+            print(f"error: not drained after {args.timeout:g} s: {json.dumps(left)}", file=sys.stderr)
+            return 1
+        time.sleep(0.1)
+
+
 def _message_bodies(text: str) -> list[str]:
     """The bodies to send: each record's body when ``text`` is a sample SQS event (events/worker/...),
     else ``text`` itself."""
@@ -549,6 +614,7 @@ COMMANDS: dict[str, Command] = {
     ),
     "fire": Command("fire a schedule of the running local cloud now", _fire_parser, fire),
     "send": Command("put a message on a queue of the running local cloud", _send_parser, send),
+    "drain": Command("wait until queues of the running local cloud are empty", _drain_parser, drain),
     "redrive": Command(
         "move a dead-letter queue's messages back to their queue (local cloud, or --aws)",
         _redrive_parser,

@@ -19,11 +19,11 @@ def test_help_lists_every_command_and_the_port_default(monkeypatch: pytest.Monke
     done = subprocess.run(
         [sys.executable, "-m", "local", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert set(cli.COMMANDS) == {"serve", "invoke", "invoke-env", "fire", "send", "redrive"}
+    assert set(cli.COMMANDS) == {"serve", "invoke", "invoke-env", "fire", "send", "drain", "redrive"}
     for name in cli.COMMANDS:
         assert f"\n  {name} " in done.stdout, name
     assert "port of the gateway (default 3000, or $PORT when set)" in " ".join(done.stdout.split())
-    for command in ("fire", "send", "redrive", "invoke-env"):
+    for command in ("fire", "send", "drain", "redrive", "invoke-env"):
         text = " ".join(cli.COMMANDS[command].parser().format_help().split())
         assert "(default 3000, or $PORT when set)" in text, command
 
@@ -31,7 +31,14 @@ def test_help_lists_every_command_and_the_port_default(monkeypatch: pytest.Monke
 def test_every_command_takes_its_port_from_PORT(monkeypatch: pytest.MonkeyPatch) -> None:
     """`PORT=3001 make dev` in one shell, `PORT=3001 python -m local send ...` in another: the same cloud."""
     monkeypatch.setenv("PORT", "3123")
-    args = {"fire": ["F", "E"], "send": ["Q", "{}"], "redrive": ["Q"], "invoke-env": [], "serve": []}
+    args = {
+        "fire": ["F", "E"],
+        "send": ["Q", "{}"],
+        "drain": ["Q"],
+        "redrive": ["Q"],
+        "invoke-env": [],
+        "serve": [],
+    }
     for command, rest in args.items():
         parser = cli.COMMANDS[command].parser()
         assert parser.parse_args(rest).port == 3123, command
@@ -140,3 +147,31 @@ def test_redrive_against_aws_starts_a_message_move_task(
         "moved": 7,
         "failureReason": None,
     }
+
+
+def test_drain_waits_until_nothing_is_waiting_or_in_flight(
+    queues: tuple[Any, str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+    from types import SimpleNamespace
+
+    sqs, source, _ = queues
+    running = {"endpointUrl": "unused", "resources": {"Jobs": {"type": "AWS::SQS::Queue", "ref": source}}}
+    monkeypatch.setattr(cli, "_gateway_cloud", lambda args: running)
+    monkeypatch.setattr(cli, "AwsClients", lambda url: SimpleNamespace(sqs=lambda: sqs))
+    monkeypatch.setattr(cli, "_DRAIN_SETTLE_SECONDS", 0.05)
+    parse = cli.COMMANDS["drain"].parser().parse_args
+    assert cli.drain(parse(["Jobs"])) == 0
+    sqs.send_message(QueueUrl=source, MessageBody="job")
+    message = sqs.receive_message(QueueUrl=source, VisibilityTimeout=60)["Messages"][0]  # in flight
+    assert cli.drain(parse(["Jobs", "--timeout", "0.3"])) == 1
+    assert 'not drained after 0.3 s: {"Jobs": 1}' in capsys.readouterr().err
+    done = threading.Timer(
+        0.3, lambda: sqs.delete_message(QueueUrl=source, ReceiptHandle=message["ReceiptHandle"])
+    )
+    done.start()
+    assert cli.drain(parse(["Jobs", "--timeout", "10"])) == 0  # the consumer finished meanwhile
+    done.join()
+    assert '"drained": ["Jobs"]' in capsys.readouterr().out
+    assert cli.drain(parse(["Nope"])) == 1
+    assert "no queue 'Nope'" in capsys.readouterr().err

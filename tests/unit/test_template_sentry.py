@@ -59,6 +59,10 @@ def test_the_layer_exists_only_under_the_condition_and_pins_what_the_tests_use(
     assert layer["Properties"]["ContentUri"] == "layers/sentry/"
     assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
     assert pin("layers/sentry/requirements.txt") == pin("requirements-dev.txt")
+    # Both layers land in /opt/python: one urllib3 version, or the first on sys.path wins silently.
+    assert pin("layers/sentry/requirements.txt", "urllib3") == pin(
+        "layers/shared/requirements.txt", "urllib3"
+    )
     shared = (ROOT / "layers" / "shared" / "requirements.txt").read_text(encoding="utf-8")
     assert "sentry" not in shared.lower(), (
         "sentry-sdk stays out of the shared layer (its size and cold start)"

@@ -55,6 +55,13 @@ def _parameters(kind: str) -> Any:
     return parameters
 
 
+def get_secure_string(name: str, *, max_age: int) -> str | None:
+    """An SSM SecureString parameter, decrypted and stripped (None if it is not a string), through
+    Powertools' cache: read at most once per ``max_age`` seconds per container."""
+    value = _parameters("ssm").get_parameter(name, decrypt=True, max_age=max_age)
+    return value.strip() if isinstance(value, str) else None
+
+
 def get_runtime_config() -> RuntimeConfig:
     """The SSM configuration document (defaults when no parameter is configured)."""
     settings = get_settings()

@@ -143,12 +143,9 @@ def _init(
 
 def _dsn_from_ssm(settings: Settings) -> Callable[[str], str | None]:
     def read(name: str) -> str | None:
-        from backend.config import _parameters
+        from backend.config import get_secure_string
 
-        value = _parameters("ssm").get_parameter(
-            name, decrypt=True, max_age=settings.parameters_max_age_seconds
-        )
-        return value.strip() if isinstance(value, str) else None
+        return get_secure_string(name, max_age=settings.parameters_max_age_seconds)
 
     return read
 
