@@ -486,7 +486,7 @@ def drain(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: no queue {unknown[0]!r}; the template has: {', '.join(queues)}", file=sys.stderr)
         return 1
-    sqs = AwsClients(str(running["endpointUrl"])).sqs()
+    sqs: Any = AwsClients(str(running["endpointUrl"])).sqs()  # the attribute names below, untyped
     names = (
         "ApproximateNumberOfMessages",
         "ApproximateNumberOfMessagesNotVisible",
@@ -494,12 +494,10 @@ def drain(args: argparse.Namespace) -> int:
     )
 
     def pending() -> dict[str, int]:
-        counts = {}
+        counts: dict[str, int] = {}
         for name in args.queues:
-            attributes = sqs.get_queue_attributes(
-                QueueUrl=str(queues[name]["ref"]), AttributeNames=list(names)
-            )
-            counts[name] = sum(int(attributes["Attributes"].get(key, 0)) for key in names)
+            reply = sqs.get_queue_attributes(QueueUrl=str(queues[name]["ref"]), AttributeNames=list(names))
+            counts[name] = sum(int(reply["Attributes"].get(key, 0)) for key in names)
         return counts
 
     started = time.monotonic()
