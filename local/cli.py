@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from local.async_invoke import DEFAULT_DELAYS
 from local.cache_probe import choose_cache
 from local.cloud import CloudOptions, LocalCloud
 from local.console import Console
@@ -121,6 +122,14 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="use this VisibilityTimeout for every queue instead of the template's (fast retries in tests)",
     )
     parser.add_argument(
+        "--async-retry-delays",
+        type=_delays,
+        default=DEFAULT_DELAYS,
+        metavar="SECONDS,SECONDS",
+        help="wait between the attempts of a failed S3 event or scheduled invocation before its "
+        "DeadLetterQueue (default 1,2; AWS waits 60 and 120 s)",
+    )
+    parser.add_argument(
         "--no-reload", action="store_true", help="keep instances when function or layer code changes"
     )
     parser.add_argument(
@@ -178,6 +187,16 @@ def _send_parser() -> argparse.ArgumentParser:
     )
     _running_cloud_address(parser)
     return parser
+
+
+def _delays(text: str) -> tuple[float, ...]:
+    try:
+        delays = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not seconds: {text!r} (e.g. 1,2)") from None
+    if not delays or any(delay < 0 for delay in delays):
+        raise argparse.ArgumentTypeError(f"not seconds: {text!r} (e.g. 1,2)")
+    return delays
 
 
 def _drain_parser() -> argparse.ArgumentParser:
@@ -292,6 +311,7 @@ def serve(args: argparse.Namespace) -> int:
         parameter_overrides=overrides,
         max_instances=args.max_instances,
         sqs_visibility_override=args.sqs_visibility_override,
+        async_retry_delays=args.async_retry_delays,
         reload=not args.no_reload,
         seed=not args.no_seed,
         faults=faults,

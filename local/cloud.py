@@ -16,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local import seed
+from local.async_invoke import DEFAULT_DELAYS, AsyncInvoker, AsyncTarget
 from local.console import Console
 from local.cors import CorsConfig
 from local.emulator import Emulator
@@ -47,6 +48,8 @@ class CloudOptions:
     seed: bool = True
     #: DynamoDB faults the functions meet (local.faults); none by default.
     faults: FaultSpec = field(default_factory=FaultSpec)
+    #: Seconds between the attempts of a failed asynchronous invocation (AWS: 60 and 120).
+    async_retry_delays: tuple[float, ...] = DEFAULT_DELAYS
 
 
 class LocalCloud:
@@ -64,6 +67,7 @@ class LocalCloud:
         self.pollers: list[SqsPoller] = []
         self.scheduler: Scheduler | None = None
         self.s3_notifier: S3Notifier | None = None
+        self.async_invoker: AsyncInvoker | None = None
         self._server: GatewayServer | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -144,9 +148,24 @@ class LocalCloud:
                             self.console,
                         )
                     )
+        self.async_invoker = AsyncInvoker(
+            self.invoke,
+            {
+                name: AsyncTarget(name, retries=spec.async_retries, dead_letter_arn=spec.dead_letter_arn)
+                for name, spec in self.functions.items()
+            },
+            lambda: self.emulator.clients().sqs(),
+            self.console.line,
+            delays=self.options.async_retry_delays,
+        )
         self._listen_s3()
         schedules = [schedule for spec in self.functions.values() for schedule in spec.schedules]
-        self.scheduler = Scheduler(schedules, self.fire_schedule, self.console)
+        self.scheduler = Scheduler(
+            schedules,
+            lambda schedule: self.fire_schedule(schedule, asynchronous=True),
+            self.console,
+            fire_now=self.fire_schedule,
+        )
         self._server.gateway = Gateway(self)
         server = self._server
         self._thread(lambda: server.serve_forever(poll_interval=0.1), "gateway")
@@ -174,6 +193,8 @@ class LocalCloud:
             self._server.server_close()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.async_invoker is not None:
+            self.async_invoker.stop()
         for poller in self.pollers:
             poller.stop(wait=False)
         if self.s3_notifier is not None:
@@ -192,7 +213,7 @@ class LocalCloud:
         assert self.stack is not None
         self.s3_notifier = S3Notifier(
             subscriptions,
-            self.invoke,
+            lambda function, event: self.async_invoke(function, event, source="s3 event"),
             self.console.line,
             region=self.stack.region,
         )
@@ -206,12 +227,22 @@ class LocalCloud:
     def invoke(self, function: str, event: Any, *, queue_timeout: float | None = None) -> InvokeOutcome:
         return self.pools[function].invoke(event, queue_timeout=queue_timeout)
 
-    def fire_schedule(self, schedule: ScheduleEvent) -> InvokeOutcome:
+    def async_invoke(self, function: str, event: Any, *, source: str) -> InvokeOutcome:
+        """An asynchronous invocation (S3 events, schedules): local.async_invoke."""
+        assert self.async_invoker is not None, "the cloud has not started"
+        return self.async_invoker(function, event, source=source)
+
+    def fire_schedule(self, schedule: ScheduleEvent, *, asynchronous: bool = False) -> InvokeOutcome:
+        """A schedule's event to its function: on schedule as EventBridge does (an asynchronous
+        invocation: retries, then the DeadLetterQueue); `make fire` once, synchronously."""
         assert self.stack is not None
         event = scheduled_event(
             schedule.rule_arn, schedule.input, region=self.stack.region, account_id=self.stack.account_id
         )
-        outcome = self.invoke(schedule.function, event)
+        if asynchronous:
+            outcome = self.async_invoke(schedule.function, event, source=f"schedule {schedule.rule_name}")
+        else:
+            outcome = self.invoke(schedule.function, event)
         status = "ok" if outcome.ok else f"failed: {(outcome.error or {}).get('errorMessage')}"
         self.console.line("schedule", f"{schedule.rule_name} → {schedule.function}: {status}")
         return outcome

@@ -83,6 +83,10 @@ class FunctionSpec:
     sqs: list[SqsSubscription] = field(default_factory=list)
     schedules: list[ScheduleEvent] = field(default_factory=list)
     s3: list[S3Subscription] = field(default_factory=list)
+    #: The DeadLetterQueue's SQS queue ARN (asynchronous invocations that failed every attempt).
+    dead_letter_arn: str | None = None
+    #: EventInvokeConfig.MaximumRetryAttempts: retries of a failed asynchronous invocation (0 to 2).
+    async_retries: int = 2
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -164,11 +168,26 @@ def _function(
         memory_size=int(setting("MemorySize", 128)),
         environment=environment,
         layer_dirs=layer_dirs,
+        dead_letter_arn=_dead_letter_arn(stack, logical_id, setting("DeadLetterQueue"), warnings),
+        async_retries=int((setting("EventInvokeConfig") or {}).get("MaximumRetryAttempts", 2)),
         warnings=warnings,
     )
     for event_name, event in (props.get("Events") or {}).items():
         _add_event(stack, spec, str(event_name), event)
     return spec
+
+
+def _dead_letter_arn(stack: Stack, logical_id: str, config: Any, warnings: list[str]) -> str | None:
+    """The SQS queue of a function's ``DeadLetterQueue`` (an SNS one is not emulated: a warning)."""
+    if not isinstance(config, dict) or not config.get("TargetArn"):
+        return None
+    if str(config.get("Type", "SQS")).upper() != "SQS":
+        warnings.append("an SNS DeadLetterQueue is not emulated: failed asynchronous events are dropped")
+        return None
+    try:
+        return str(stack.resolve(config["TargetArn"]))
+    except IntrinsicError as exc:
+        raise FunctionConfigError(f"{logical_id}: DeadLetterQueue.TargetArn: {exc}") from None
 
 
 def _chosen(stack: Stack, layer: Any) -> Any:

@@ -247,8 +247,12 @@ class Scheduler:
         console: Console,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        fire_now: Callable[[ScheduleEvent], Any] | None = None,
     ) -> None:
+        #: On schedule: ``fire`` (asynchronous, with retries, in the local cloud); `make fire`:
+        #: ``fire_now`` when given (one synchronous attempt whose outcome the caller sees).
         self._fire = fire
+        self._fire_now = fire_now or fire
         self._console = console
         self._clock = clock
         self._lock = threading.Lock()
@@ -291,7 +295,7 @@ class Scheduler:
         with self._lock:
             entry.last_fire = self._clock()
             entry.fired += 1
-        return self._fire(entry.event)
+        return self._fire_now(entry.event)
 
     def due(self, now: datetime) -> list[ScheduledEntry]:
         """Entries whose time has come; advances their next fire time."""

@@ -80,6 +80,15 @@ def test_provisioning_again_in_ensure_mode_is_idempotent(stack: Stack) -> None:
     assert again.physical["EmailQueue"].ref == stack.physical["EmailQueue"].ref
 
 
+def test_the_asynchronously_invoked_functions_get_their_dead_letter_queues(stack: Stack) -> None:
+    """S3 events and schedules fail over to these (local/async_invoke.py), as on AWS."""
+    functions = load_functions(stack)
+    assert functions["AvatarFunction"].dead_letter_arn == stack.physical["AvatarDLQ"].attributes["Arn"]
+    assert functions["ScheduledFunction"].dead_letter_arn == stack.physical["ScheduledDLQ"].attributes["Arn"]
+    assert functions["AvatarFunction"].async_retries == 2  # Lambda's default: no EventInvokeConfig
+    assert functions["UsersFunction"].dead_letter_arn is None
+
+
 def test_functions_get_their_resolved_environment_and_events(stack: Stack) -> None:
     functions = load_functions(stack)
     assert set(functions) == {
