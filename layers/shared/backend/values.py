@@ -1,4 +1,4 @@
-"""The value rules shared by schemas, services and repositories: email, slug, money.
+"""The value rules shared by schemas, services and repositories: email, slug, money, paging.
 
 One definition each, stdlib only (so any layer may import it without cost): request schemas
 validate with these patterns, services and repositories normalise with these functions, and so
@@ -87,3 +87,12 @@ def money(value: Decimal | int | str, field: str = "price") -> Decimal:
     if amount < 0:
         raise ValidationError("Invalid amount", details=[{"field": field, "message": "must not be negative"}])
     return amount
+
+
+# ----------------------------------------------------------------------------- paging
+#: Deepest offset reachable with ``page`` alone (beyond it, follow the cursor).
+MAX_OFFSET: Final = 10_000
+#: The deepest ``page`` any request can name (offsets up to MAX_OFFSET at ``limit=1``): the documented
+#: maximum of every ``page`` parameter. With a larger limit, deeper pages are refused by the repository
+#: ("too deep: offsets beyond 10000 need the cursor").
+MAX_PAGE: Final = MAX_OFFSET + 1

@@ -27,9 +27,8 @@ from typing import Any, Final
 from backend.errors import BadRequestError, ValidationError
 from backend.records import MAX_LIMIT, Page, PageMeta, PageRequest
 from backend.repositories.dynamo import QuerySpec, RawItem, query_page, string_of
+from backend.values import MAX_OFFSET
 
-#: Deepest offset reachable with ``page`` alone (beyond it, follow the cursor).
-MAX_OFFSET: Final = 10_000
 #: Items fetched per Query while walking past skipped items.
 _SKIP_BATCH: Final = 1_000
 _CURSOR_VERSION: Final = 1

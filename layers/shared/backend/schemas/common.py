@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from backend.values import CENTS, MONEY_MAX
+from backend.values import CENTS, MAX_PAGE, MONEY_MAX
 
 if TYPE_CHECKING:
     from backend.records import Page
@@ -91,8 +91,22 @@ def timestamp_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-#: Every timestamp of a response (docs/api.md, "Timestamps").
-Timestamp = Annotated[datetime, PlainSerializer(timestamp_text, return_type=str, when_used="json")]
+#: Every timestamp of a response (docs/api.md, "Timestamps"): an RFC 3339 ``date-time``.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(timestamp_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-02T03:04:05.000000Z"]}),
+]
+
+
+# ----------------------------------------------------------------------------- paging
+#: The ``page`` of a list request: 1 and up. The document states its maximum (``MAX_PAGE``, the deepest
+#: page ``limit=1`` reaches); the repository refuses a page deeper than the limit allows ("too deep"),
+#: so validation here stays at ``>= 1`` and that refusal keeps its message.
+PageNumber = Annotated[
+    int, Field(ge=1), WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_PAGE})
+]
+PAGE_DESCRIPTION: Final = "1 and up (default 1); not with `cursor`"
 
 
 class CamelModel(BaseModel):

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from backend.models.enums import OrderStatus
 from backend.records.orders import MAX_ORDER_LINES, OrderItemRecord, OrderRecord
-from backend.schemas.common import CamelModel, Money, StrictIn, Timestamp
+from backend.schemas.common import PAGE_DESCRIPTION, CamelModel, Money, PageNumber, StrictIn, Timestamp
 
 #: Quantity of one line (the original spec's 1..100).
 MAX_QUANTITY: Final = 100
@@ -102,7 +102,7 @@ class OrderOut(CamelModel):
 
 
 class OrderListQuery(CamelModel):
-    page: int | None = Field(None, ge=1, description="1 and up (default 1); not with `cursor`")
+    page: PageNumber | None = Field(None, description=PAGE_DESCRIPTION)
     limit: int = Field(20, ge=1, le=100)
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None
     status: OrderStatus | None = Field(None, description="Administrators only")

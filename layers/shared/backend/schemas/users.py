@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import AfterValidator, Field, StringConstraints
 
 from backend.models.enums import Role
-from backend.schemas.common import CamelModel, StrictIn, Timestamp
+from backend.schemas.common import PAGE_DESCRIPTION, CamelModel, PageNumber, StrictIn, Timestamp
 from backend.values import EMAIL_MAX_LENGTH, EMAIL_PATTERN
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class UserPatchIn(StrictIn):
 
 
 class UserListQuery(CamelModel):
-    page: int | None = Field(None, ge=1, description="1 and up (default 1); not with `cursor`")
+    page: PageNumber | None = Field(None, description=PAGE_DESCRIPTION)
     limit: int = Field(20, ge=1, le=100)
     search: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
     role: Role | None = None

@@ -16,7 +16,7 @@ from backend.http.docs import errors
 from backend.http.params import id_path, page_number, slug_path
 from backend.http.representation import NOT_MODIFIED, represent
 from backend.http.routes import api_router
-from backend.schemas.common import Envelope, ListEnvelope
+from backend.schemas.common import PAGE_DESCRIPTION, Envelope, ListEnvelope, PageNumber
 from backend.schemas.content import PostCreateIn, PostOut, PostPatchIn
 from backend.services import posts as service
 from backend.services.principal import Principal
@@ -41,7 +41,7 @@ _ESCAPE = "Text is returned as written (JSON strings, never HTML): clients must 
 def list_posts(
     request: Request,
     *,
-    page: int | None = Query(None, ge=1, description="1 and up (default 1); not with `cursor`"),
+    page: PageNumber | None = Query(None, description=PAGE_DESCRIPTION),
     limit: int = Query(20, ge=1, le=100),
     cursor: str | None = Query(None, max_length=2048, description="meta.nextCursor of the previous page"),
     category: str | None = Query(None, min_length=1, max_length=120, description="A category slug"),
