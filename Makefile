@@ -15,6 +15,8 @@ ARGS      ?=
 # checkov pins dependencies that conflict with ours: it gets a venv of its own.
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# Node tools of the test gate (package.json, pinned in package-lock.json): Spectral lints the OpenAPI document.
+NODE_STAMP    := node_modules/.installed
 # where `make test` logs every AWS request the functions make, for the IAM contract (tests/contract)
 REQUEST_LOG   := .aws-requests
 
@@ -35,6 +37,10 @@ $(STAMP): requirements.txt requirements-dev.txt layers/shared/requirements.txt
 
 venv: $(STAMP) ## create/refresh the virtual environment
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
 $(CHECKOV_STAMP): requirements-checkov.txt
 	@py="$$(scripts/find-python.sh)" || exit 1; rm -rf $(CHECKOV_VENV) && "$$py" -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --quiet --no-deps -r requirements-checkov.txt
@@ -43,7 +49,7 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 dev: $(STAMP) ## run the whole system locally (local cloud on http://127.0.0.1:$(PORT))
 	$(PY) -m local --port $(PORT)
 
-test: $(STAMP) check ## lint, types, template checks, security audit, unit, integration and fuzz tests, then the IAM contract
+test: $(STAMP) $(NODE_STAMP) check ## lint, types, template checks, security audit, unit, integration and fuzz tests, then the IAM contract
 	rm -rf $(REQUEST_LOG)
 	AWS_REQUEST_LOG_DIR=$(CURDIR)/$(REQUEST_LOG) $(PY) -m pytest -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory contract
@@ -57,7 +63,7 @@ test-fast: $(STAMP) lint typecheck ## before a commit (~2 min): ruff, mypy and t
 unit: $(STAMP) ## unit tests only (moto in-process)
 	$(PY) -m pytest tests/unit
 
-integration: $(STAMP) ## integration tests only (starts the local cloud)
+integration: $(STAMP) $(NODE_STAMP) ## integration tests only (starts the local cloud; Spectral lints its document)
 	$(PY) -m pytest tests/integration
 
 lint: $(STAMP) ## ruff
@@ -122,4 +128,4 @@ redrive: $(STAMP) ## move a DLQ's messages back to their queue on the running lo
 	$(PY) -m local redrive $(QUEUE) --port $(PORT)
 
 clean: ## remove build outputs and the virtual environment
-	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache .bench $(REQUEST_LOG)
+	rm -rf .aws-sam $(VENV) $(CHECKOV_VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .bench $(REQUEST_LOG)

@@ -195,3 +195,34 @@ def test_the_document_keeps_declared_422s_and_states_405_and_retry_after() -> No
         assert "Allow" in operation["405"]["headers"]
     parameters = document["paths"]["/api/orders/{orderId}"]["get"]["parameters"]
     assert [p["name"] for p in parameters if p["in"] == "path"] == ["orderId"]
+
+
+def test_the_document_states_what_spectral_asks_for() -> None:
+    """Public operations say they need no credentials, tags are declared, integers state their size,
+    timestamps are date-times and page parameters their maximum (.spectral.yaml, docs/api.md)."""
+    from backend.values import MAX_OFFSET, MAX_PAGE
+    from functions.products import app as products
+
+    document = products.app.openapi()
+    listing = document["paths"]["/api/products"]["get"]
+    assert listing["operationId"] == "listProducts"
+    assert listing["security"] == [{}]
+    assert document["paths"]["/api/products"]["post"]["security"] == [{"bearerAuth": []}, {"cookieAuth": []}]
+    assert {tag["name"] for tag in document["tags"]} == {"products"}
+    parameters = {parameter["name"]: parameter["schema"] for parameter in listing["parameters"]}
+    assert parameters["limit"]["format"] == "int32"
+    assert parameters["page"]["anyOf"][0] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_PAGE,
+        "format": "int32",
+    }
+    assert MAX_PAGE == MAX_OFFSET + 1  # the deepest page limit=1 reaches
+    product = document["components"]["schemas"]["ProductOut"]["properties"]
+    assert product["stock"]["format"] == "int64"  # no declared bound: a client must hold 64 bits
+    assert product["createdAt"]["format"] == "date-time"
+    retry_after = listing["responses"]["429"]["headers"]["Retry-After"]["schema"]
+    assert retry_after["format"] == "int32"
+    from backend.http.app import RETRY_AFTER
+
+    assert "format" not in RETRY_AFTER["schema"]  # the document's copy, not the shared constant

@@ -1,4 +1,4 @@
-"""The value rules shared by schemas, services and repositories: email, slug, money.
+"""The value rules shared by schemas, services and repositories: email, slug, money, paging.
 
 One definition each, stdlib only (so any layer may import it without cost): request schemas
 validate with these patterns, services and repositories normalise with these functions, and so

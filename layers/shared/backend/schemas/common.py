@@ -105,8 +105,15 @@ def timestamp_text(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-#: Every timestamp of a response (docs/api.md, "Timestamps").
-Timestamp = Annotated[datetime, PlainSerializer(timestamp_text, return_type=str, when_used="json")]
+#: Every timestamp of a response (docs/api.md, "Timestamps"): an RFC 3339 ``date-time``.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(timestamp_text, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2026-01-02T03:04:05.000000Z"]}),
+]
+
+
+# ----------------------------------------------------------------------------- paging
 
 
 class CamelModel(BaseModel):
