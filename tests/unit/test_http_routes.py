@@ -200,7 +200,8 @@ def test_the_document_keeps_declared_422s_and_states_405_and_retry_after() -> No
 def test_the_document_states_what_spectral_asks_for() -> None:
     """Public operations say they need no credentials, tags are declared, integers state their size,
     timestamps are date-times and page parameters their maximum (.spectral.yaml, docs/api.md)."""
-    from backend.values import MAX_OFFSET, MAX_PAGE
+    from backend.records import MAX_OFFSET
+    from backend.schemas.common import MAX_PAGE
     from functions.products import app as products
 
     document = products.app.openapi()
@@ -221,8 +222,13 @@ def test_the_document_states_what_spectral_asks_for() -> None:
     product = document["components"]["schemas"]["ProductOut"]["properties"]
     assert product["stock"]["format"] == "int64"  # no declared bound: a client must hold 64 bits
     assert product["createdAt"]["format"] == "date-time"
-    retry_after = listing["responses"]["429"]["headers"]["Retry-After"]["schema"]
+    assert listing["responses"]["429"]["headers"]["Retry-After"] == {
+        "$ref": "#/components/headers/RetryAfter"
+    }
+    retry_after = document["components"]["headers"]["RetryAfter"]["schema"]
     assert retry_after["format"] == "int32"
-    from backend.http.app import RETRY_AFTER
+    from backend.http.docs import HEADER_COMPONENTS
 
-    assert "format" not in RETRY_AFTER["schema"]  # the document's copy, not the shared constant
+    assert (
+        "format" not in HEADER_COMPONENTS["RetryAfter"]["schema"]
+    )  # the document's copy, not the shared constant
