@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict
 
@@ -92,36 +92,34 @@ def list_categories(deps: CategoriesDeps, viewer: Principal | None = None) -> Re
 def get_category(deps: CategoriesDeps, slug: str, viewer: Principal | None = None) -> Rendered:
     """One category by slug (public): from the index, 404 if there is none."""
     wanted = _path_slug(slug)
-
-    def compute() -> bytes:
-        index = deps.category_index.index(deps.categories, deps.cache, strict=views.strict(viewer))
-        category = index.by_slug.get(wanted) if wanted else None
-        if category is None:
-            raise NotFoundError("Category")
-        return views.render(Envelope[CategoryOut](data=category))
-
-    return observability.cache_outcome(
-        deps.cache.fetch(
-            views.key("categories:slug", wanted), (views.CATEGORIES,), compute, strict=views.strict(viewer)
-        )
+    return _one(
+        deps, views.key("categories:slug", wanted), viewer, lambda index: index.by_slug.get(wanted or "")
     )
 
 
 def get_category_by_id(deps: CategoriesDeps, category_id: str, viewer: Principal | None = None) -> Rendered:
     """One category by id (public): from the index, 404 if there is none."""
+    return _one(
+        deps, views.key("categories:id", category_id), viewer, lambda index: index.by_id.get(category_id)
+    )
+
+
+def _one(
+    deps: CategoriesDeps,
+    key: str,
+    viewer: Principal | None,
+    find: Callable[[CategoryIndex], CategoryOut | None],
+) -> Rendered:
+    """One category found in the (cached) index, its body cached under ``key``."""
+    strict = views.strict(viewer)
 
     def compute() -> bytes:
-        index = deps.category_index.index(deps.categories, deps.cache, strict=views.strict(viewer))
-        category = index.by_id.get(category_id)
+        category = find(deps.category_index.index(deps.categories, deps.cache, strict=strict))
         if category is None:
             raise NotFoundError("Category")
         return views.render(Envelope[CategoryOut](data=category))
 
-    return observability.cache_outcome(
-        deps.cache.fetch(
-            views.key("categories:id", category_id), (views.CATEGORIES,), compute, strict=views.strict(viewer)
-        )
-    )
+    return observability.cache_outcome(deps.cache.fetch(key, (views.CATEGORIES,), compute, strict=strict))
 
 
 def _render_all(categories: CategoriesRepository) -> bytes:
