@@ -99,7 +99,9 @@ Resources:
 
 BROKEN_APP = '''
 """The project's app factory around one route with a bug: 100 // n fails for n == 0."""
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Path
 
 from backend.http.app import create_app, create_handler
 from backend.http.auth import enforce_authentication
@@ -110,7 +112,7 @@ router = api_router()
 
 
 @router.get("/api/ratio/{n}", response_model=Envelope[int], summary="100 divided by n")
-def ratio(n: int) -> Envelope[int]:
+def ratio(n: Annotated[int, Path(ge=0, le=100)]) -> Envelope[int]:  # bounded, as every integer here is
     return Envelope(data=100 // n)  # ZeroDivisionError: an unexpected exception, answered 500
 
 
