@@ -105,4 +105,8 @@ class OrderListQuery(CamelModel):
     page: int | None = Field(None, ge=1, description="1 and up (default 1); not with `cursor`")
     limit: int = Field(20, ge=1, le=100)
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None
-    status: OrderStatus | None = Field(None, description="Administrators only")
+    status: OrderStatus | None = Field(
+        None,
+        description="Only orders in this status: your own (administrators: every order in it); "
+        "`meta.total` counts them exactly",
+    )
