@@ -18,7 +18,13 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from backend.errors import AppError, ConcurrentModificationError, ConflictError, NotFoundError, ValidationError
+from backend.errors import (
+    AppError,
+    ConcurrentModificationError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from backend.models import keys
 from backend.models.attributes import CENTS
 from backend.models.clock import Clock, utcnow
@@ -55,7 +61,7 @@ def to_order_record(model: OrderModel, items: Sequence[OrderItemModel] = ()) -> 
         created_at=model.created_at,
         updated_at=model.updated_at,
         version=int(model.version),
-        status_indexed=model.gsi4pk is not None,
+        status_indexed=bool(model.gsi4pk),
         items=tuple(
             OrderItemRecord(
                 position=int(i.position),
@@ -336,7 +342,7 @@ class OrdersRepository:
             while True:
                 page, start = query_page(spec, limit=batch, start_key=start)
                 for model in to_models(page):
-                    if isinstance(model, OrderModel) and model.gsi4pk is None:
+                    if isinstance(model, OrderModel) and not model.gsi4pk:
                         indexed += self._index_legacy(to_order_record(model))
                 if start is None:
                     break
