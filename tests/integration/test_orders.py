@@ -323,6 +323,53 @@ def test_cancel_restores_stock_and_illegal_transitions_are_409(
     assert local_cloud.get(f"/api/orders/{order['id']}", headers=stranger.headers).status_code == 404
 
 
+def test_users_filter_their_own_orders_by_status_with_exact_totals(
+    local_cloud: LocalCloud, emulator: Emulator
+) -> None:
+    """Issue 19 through the gateway: ``?status=`` lists only the caller's orders in that status,
+    paged by cursor and by page number, with exact totals; an unknown status is 400."""
+    product = emulator.product(name="Kettle", price="20.00", stock=50)
+    buyer, other = emulator.account(), emulator.account()
+    # placed through the repository: no order.process job, so they stay PENDING until moved here
+    ids = [emulator.run("order", userId=buyer.id, productId=product, quantity=1)["id"] for _ in range(4)]
+    emulator.run("order", userId=other.id, productId=product, quantity=1)
+    cancelled = local_cloud.post(f"/api/orders/{ids[0]}/cancel", headers=buyer.headers)
+    assert cancelled.status_code == 200, cancelled.text
+
+    def listing(query: str, user: User = buyer) -> dict[str, Any]:
+        response = local_cloud.get(f"/api/orders?{query}", headers=user.headers)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    newest_pending = ids[:0:-1]
+    first = wait_until(  # the index may lag the write for a moment
+        lambda: (
+            (b := listing("status=PENDING&limit=2"))["data"]
+            and [o["id"] for o in b["data"]] == newest_pending[:2]
+            and b
+        ),
+        what="the PENDING listing",
+    )
+    assert first["meta"]["total"] == 3
+    assert first["meta"]["totalPages"] == 2
+    assert {o["userId"] for o in first["data"]} == {buyer.id}
+    rest = listing(f"status=PENDING&limit=2&cursor={first['meta']['nextCursor']}")
+    assert [o["id"] for o in rest["data"]] == newest_pending[2:]
+    assert rest["meta"]["nextCursor"] is None
+    assert [o["id"] for o in listing("status=PENDING&limit=2&page=2")["data"]] == newest_pending[2:]
+    gone = wait_until(lambda: (b := listing("status=CANCELLED"))["data"] and b, what="the CANCELLED listing")
+    assert [o["id"] for o in gone["data"]] == [ids[0]]
+    assert gone["meta"]["total"] == 1
+    assert listing("status=PENDING", other)["meta"]["total"] == 1
+    assert listing("")["meta"]["total"] == 4  # the unfiltered list is unchanged
+
+    bad = local_cloud.get("/api/orders?status=LOST", headers=buyer.headers)
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "VALIDATION_ERROR"
+    assert bad.json()["details"][0]["field"] == "status"
+
+
 # ----------------------------------------------------------------------------- failures
 def test_a_poison_message_reaches_the_dlq_and_redrive_brings_it_back(
     local_cloud: LocalCloud, emulator: Emulator

@@ -88,7 +88,7 @@ class TestPlace:
             "UpdateItem",
             "UpdateItem",
         ]
-        assert log.sizes()[3] == 2 * 2 + 4
+        assert log.sizes()[3] == 2 * 2 + 5  # + the owner's PENDING counter (the status filter's total)
         assert api.container.products.get(mug.id).stock == 3
         assert drain("ORDER_QUEUE_URL") == [
             {"type": "order.process", "jobId": f"order-process-{order['id']}", "orderId": order["id"]}
@@ -364,13 +364,16 @@ class TestRead:
         assert log.operations() == ["BatchGetItem"] + ["Query"] * 4 + ["BatchGetItem"]
         assert log.indexes()[1:5] == ["GSI2"] * 4
 
-    def test_only_admins_filter_by_status(self, api: Api, orders_api: Any) -> None:
-        response = api.call(
-            orders_api, "GET", "/api/orders", token=api.account().token, query="status=PENDING"
-        )
-        assert response.status == 403
-        bad = api.call(orders_api, "GET", "/api/orders", token=api.account().token, query="status=LOST")
-        assert bad.status == 400
+    def test_an_unknown_status_is_400_in_the_error_envelope(self, api: Api, orders_api: Any) -> None:
+        for who in (api.account(), api.account(Role.ADMIN)):
+            bad = api.call(orders_api, "GET", "/api/orders", token=who.token, query="status=LOST")
+            assert bad.status == 400
+            assert bad.body["code"] == "VALIDATION_ERROR"
+            assert bad.body["details"][0]["field"] == "status"
+            assert bad.body["details"][0]["in"] == "query"
+            assert "requestId" in bad.body
+            lower = api.call(orders_api, "GET", "/api/orders", token=who.token, query="status=pending")
+            assert (lower.status, lower.body["code"]) == (400, "VALIDATION_ERROR")
 
     def test_an_order_is_visible_to_its_owner_and_admins_only(
         self, api: Api, orders_api: Any, make_product: MakeProduct
@@ -393,6 +396,213 @@ class TestRead:
         )
         malformed = api.call(orders_api, "GET", "/api/orders/not-an-id", token=owner.token)
         assert (malformed.status, malformed.body["code"]) == (400, "VALIDATION_ERROR")
+
+
+# ----------------------------------------------------------------------------- own status filter
+def seed_orders(api: Api, user: Account, product: ProductRecord, count: int) -> list[str]:
+    """``count`` PENDING orders of ``user`` through the repository (faster than the route)."""
+    from backend.records.orders import OrderLine
+
+    line_ = OrderLine(product_id=product.id, product_name=product.name, quantity=1, unit_price=product.price)
+    return [api.container.orders.create(user.id, [line_]).id for _ in range(count)]
+
+
+def own(api: Api, handler: Any, user: Account, query: str) -> Response:
+    response = api.call(handler, "GET", "/api/orders", token=user.token, query=query)
+    assert response.status == 200, response.body
+    return response
+
+
+class TestOwnStatusFilter:
+    """Issue 19: a user filters their own orders by status (GSI4, keys only; AP37)."""
+
+    def test_only_own_orders_in_that_status_newest_first(
+        self, api: Api, orders_api: Any, make_product: MakeProduct
+    ) -> None:
+        user, other, product = api.account(), api.account(), make_product(stock=50)
+        mine = seed_orders(api, user, product, 4)
+        theirs = seed_orders(api, other, product, 2)
+        api.call(orders_api, "POST", f"/api/orders/{mine[1]}/cancel", token=user.token)
+        api.call(orders_api, "POST", f"/api/orders/{theirs[0]}/cancel", token=other.token)
+        with count_requests() as log:
+            pending = own(api, orders_api, user, "status=PENDING")
+        assert [o["id"] for o in pending.data] == [mine[3], mine[2], mine[0]]
+        assert {o["userId"] for o in pending.data} == {user.id}
+        assert {o["status"] for o in pending.data} == {"PENDING"}
+        assert pending.data[0]["items"] is None
+        assert pending.body["meta"] == {
+            "page": 1,
+            "limit": 20,
+            "total": 3,
+            "totalPages": 1,
+            "nextCursor": None,
+        }
+        # auth, the GSI4 keys of the page, the page's orders, the total (one counter)
+        assert log.operations() == ["BatchGetItem", "Query", "BatchGetItem", "GetItem"]
+        assert log.indexes()[1] == "GSI4"
+        assert log.sizes()[2] == 3
+        cancelled = own(api, orders_api, user, "status=CANCELLED")
+        assert [o["id"] for o in cancelled.data] == [mine[1]]
+        assert cancelled.body["meta"]["total"] == 1
+        for status in ("PROCESSING", "SHIPPED", "DELIVERED"):
+            empty = own(api, orders_api, user, f"status={status}")
+            assert (empty.data, empty.body["meta"]["total"], empty.body["meta"]["nextCursor"]) == (
+                [],
+                0,
+                None,
+            )
+        # the unfiltered list is unchanged: all four, one GSI1 Query
+        with count_requests() as log:
+            everything = own(api, orders_api, user, "")
+        assert [o["id"] for o in everything.data] == mine[::-1]
+        assert log.operations() == ["BatchGetItem", "Query", "GetItem"]
+
+    def test_pages_by_cursor_and_by_page_number(
+        self, api: Api, orders_api: Any, make_product: MakeProduct
+    ) -> None:
+        user, product = api.account(), make_product(stock=50)
+        ids = seed_orders(api, user, product, 5)[::-1]  # newest first
+        first = own(api, orders_api, user, "status=PENDING&limit=2")
+        assert [o["id"] for o in first.data] == ids[:2]
+        assert first.body["meta"]["total"] == 5
+        assert first.body["meta"]["totalPages"] == 3
+        seen = [o["id"] for o in first.data]
+        cursor = first.body["meta"]["nextCursor"]
+        pages = 1
+        while cursor:
+            page = own(api, orders_api, user, f"status=PENDING&limit=2&cursor={cursor}")
+            pages += 1
+            assert page.body["meta"]["page"] == pages
+            seen += [o["id"] for o in page.data]
+            cursor = page.body["meta"]["nextCursor"]
+        assert seen == ids
+        assert pages == 3
+        for number, expected in ((2, ids[2:4]), (3, ids[4:]), (4, [])):
+            by_number = own(api, orders_api, user, f"status=PENDING&limit=2&page={number}")
+            assert [o["id"] for o in by_number.data] == expected
+            assert by_number.body["meta"]["page"] == number
+            assert by_number.body["meta"]["total"] == 5
+        # a cursor is bound to its query: not valid for another status, nor the unfiltered list
+        cursor = first.body["meta"]["nextCursor"]
+        for query in (f"status=CANCELLED&limit=2&cursor={cursor}", f"limit=2&cursor={cursor}"):
+            wrong = api.call(orders_api, "GET", "/api/orders", token=user.token, query=query)
+            assert (wrong.status, wrong.body["code"]) == (400, "INVALID_CURSOR")
+        both = api.call(
+            orders_api, "GET", "/api/orders", token=user.token, query=f"status=PENDING&page=2&cursor={cursor}"
+        )
+        assert (both.status, both.body["code"]) == (400, "VALIDATION_ERROR")
+
+    def test_another_users_cursor_reads_nothing_of_theirs(
+        self, api: Api, orders_api: Any, make_product: MakeProduct
+    ) -> None:
+        user, other, product = api.account(), api.account(), make_product(stock=50)
+        seed_orders(api, other, product, 3)
+        cursor = own(api, orders_api, other, "status=PENDING&limit=1").body["meta"]["nextCursor"]
+        stolen = api.call(
+            orders_api,
+            "GET",
+            "/api/orders",
+            token=user.token,
+            query=f"status=PENDING&limit=1&cursor={cursor}",
+        )
+        assert (stolen.status, stolen.body["code"]) == (400, "INVALID_CURSOR")
+
+    def test_totals_stay_exact_through_place_cancel_and_the_state_machine(
+        self, api: Api, orders_api: Any, make_product: MakeProduct
+    ) -> None:
+        admin, user, product = api.account(Role.ADMIN), api.account(), make_product(stock=50)
+        ids = [place(api, orders_api, user, [line(product)], key=f"t{i}").data["id"] for i in range(4)]
+
+        def totals() -> dict[str, int]:
+            return {
+                s.value: own(api, orders_api, user, f"status={s.value}").body["meta"]["total"]
+                for s in OrderStatus
+            }
+
+        def move(order_id: str, status: str) -> None:
+            path = f"/api/orders/{order_id}/status"
+            assert (
+                api.call(orders_api, "PATCH", path, body={"status": status}, token=admin.token).status == 200
+            )
+
+        assert totals() == {"PENDING": 4, "PROCESSING": 0, "SHIPPED": 0, "DELIVERED": 0, "CANCELLED": 0}
+        assert api.call(orders_api, "POST", f"/api/orders/{ids[0]}/cancel", token=user.token).status == 200
+        move(ids[1], "PROCESSING")
+        move(ids[2], "PROCESSING")
+        move(ids[2], "SHIPPED")
+        assert totals() == {"PENDING": 1, "PROCESSING": 1, "SHIPPED": 1, "DELIVERED": 0, "CANCELLED": 1}
+        move(ids[2], "DELIVERED")
+        move(ids[1], "CANCELLED")
+        assert api.call(orders_api, "POST", f"/api/orders/{ids[1]}/cancel", token=user.token).status == 409
+        assert totals() == {"PENDING": 1, "PROCESSING": 0, "SHIPPED": 0, "DELIVERED": 1, "CANCELLED": 2}
+        for status, expected in (
+            ("PENDING", [ids[3]]),
+            ("DELIVERED", [ids[2]]),
+            ("CANCELLED", [ids[1], ids[0]]),
+        ):
+            assert [o["id"] for o in own(api, orders_api, user, f"status={status}").data] == expected
+        assert own(api, orders_api, user, "").body["meta"]["total"] == 4
+
+    def test_many_orders_of_another_status_are_never_read(
+        self, api: Api, orders_api: Any, make_product: MakeProduct, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The filter is a key condition: 30 cancelled orders cost nothing to a PENDING page (no
+        # FilterExpression, so no short or empty pages and no read cap to hit).
+        from backend.repositories import paging
+
+        user, product = api.account(), make_product(stock=100)
+        cancelled = seed_orders(api, user, product, 30)
+        for order_id in cancelled:
+            order = api.container.orders.get(order_id)
+            api.container.orders.update_status(order, OrderStatus.CANCELLED)
+        pending = seed_orders(api, user, product, 2)
+        read: list[int] = []
+        real = paging.query_page
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            items, last = real(*args, **kwargs)
+            read.append(len(items))
+            return items, last
+
+        monkeypatch.setattr(paging, "query_page", counting)
+        page = own(api, orders_api, user, "status=PENDING&limit=2")
+        assert [o["id"] for o in page.data] == pending[::-1]
+        assert page.body["meta"]["nextCursor"] is None
+        assert read == [2]  # index entries evaluated: exactly the page (the limit+1 found the end)
+        read.clear()
+        first = own(api, orders_api, user, "status=CANCELLED&limit=10")
+        assert len(first.data) == 10
+        assert read == [11]  # limit + 1
+        assert first.body["meta"]["total"] == 30
+
+    def test_an_order_that_changed_status_within_the_index_lag_is_left_out(
+        self, api: Api, orders_api: Any, make_product: MakeProduct
+    ) -> None:
+        import boto3
+
+        from backend.models import keys
+
+        user, product = api.account(), make_product(stock=10)
+        first, second = seed_orders(api, user, product, 2)
+        # the table item says CANCELLED while its GSI4 entry still says PENDING (what index lag looks like)
+        boto3.client("dynamodb").update_item(
+            TableName=api.container.settings.table_name,
+            Key={"PK": {"S": keys.order_pk(first)}, "SK": {"S": keys.ORDER_SK}},
+            UpdateExpression="SET #s = :c",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":c": {"S": "CANCELLED"}},
+        )
+        page = own(api, orders_api, user, "status=PENDING")
+        assert [o["id"] for o in page.data] == [second]
+
+    def test_admins_are_unchanged(self, api: Api, orders_api: Any, make_product: MakeProduct) -> None:
+        admin, product = api.account(Role.ADMIN), make_product(stock=10)
+        mine = seed_orders(api, admin, product, 1)
+        others = seed_orders(api, api.account(), product, 2)
+        with count_requests() as log:
+            listing = api.call(orders_api, "GET", "/api/orders", token=admin.token, query="status=PENDING")
+        assert {o["id"] for o in listing.data} >= set(mine + others)  # every order, not only the admin's
+        assert log.indexes()[1:5] == ["GSI2"] * 4
 
 
 # ----------------------------------------------------------------------------- change

@@ -348,6 +348,21 @@ def test_all_orders_newest_first_queries_each_shard_of_gsi3(
     assert log.sizes()[-1] == 4 * len(OrderStatus)  # every shard of every status counter
 
 
+@pattern("AP37")
+def test_orders_of_a_user_in_one_status_newest_first(orders: Any, make_user: Any, make_product: Any) -> None:
+    user, product = make_user(), make_product(stock=100)
+    placed = [_place(orders, user.id, product) for _ in range(4)]
+    orders.update_status(placed[1], OrderStatus.CANCELLED)
+    _place(orders, make_user().id, product)
+    with count_requests() as log:
+        page = orders.list_for_user_with_status(user.id, OrderStatus.PENDING, PageRequest())
+    assert [o.id for o in page.items] == [placed[3].id, placed[2].id, placed[0].id]
+    assert page.meta.total == 3
+    assert log.operations() == ["Query", "BatchGetItem", "GetItem"]
+    assert log.indexes() == ["GSI4", None, None]
+    assert log.sizes()[1] == 3  # the page's orders, by the keys the index gave
+
+
 @pattern("AP36")
 def test_low_stock_products_is_one_filtered_query(make_product: Any) -> None:
     from backend.repositories.inventory import low_stock_products

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from backend.errors import ConcurrentModificationError, ConflictError, NotFoundError, UnavailableError
 from backend.models import keys
+from backend.models.enums import OrderStatus
 from backend.models.system import CounterModel, UniqueGuardModel
 from backend.repositories import guards
 from backend.repositories.dynamo import translated_errors
@@ -133,7 +134,8 @@ def test_throttled_reads_through_a_repository_become_unavailable(users: Any, mon
 def test_documented_worst_cases_fit_in_one_transaction(
     posts: Any, orders: Any, make_user: Any, make_category: Any, make_product: Any
 ) -> None:
-    """docs/data-model.md: a full category swap of a published post is 73 operations, a 40-line order 84."""
+    """docs/data-model.md: a full category swap of a published post is 73 operations, a 40-line order
+    85, its cancellation 45."""
     from backend.records.orders import MAX_ORDER_LINES, OrderLine
     from backend.repositories.posts import MAX_CATEGORIES_PER_POST
 
@@ -151,5 +153,9 @@ def test_documented_worst_cases_fit_in_one_transaction(
         for p in (make_product() for _ in range(MAX_ORDER_LINES))
     ]
     with count_requests() as log:
-        orders.create(user.id, lines)
-    assert log.sizes() == [2 * MAX_ORDER_LINES + 4]
+        order = orders.create(user.id, lines)
+    assert log.sizes() == [2 * MAX_ORDER_LINES + 5]
+    with count_requests() as log:
+        orders.update_status(order, OrderStatus.CANCELLED, restock=True)
+    # the order, two status-counter shards, two of the owner's status counters, a restock per line
+    assert log.sizes() == [MAX_ORDER_LINES, 5 + MAX_ORDER_LINES]  # which products exist, then the transaction

@@ -121,6 +121,11 @@ def user_orders(user_id: str) -> str:
     return f"USER#{user_id}#ORDERS"
 
 
+def user_orders_with_status(user_id: str, status: OrderStatus) -> str:
+    """GSI4PK of a user's orders in one status (keys only, newest first by id): the owner's filter."""
+    return f"USER#{user_id}#ORDERS#STATUS#{status.value}"
+
+
 def orders_by_status(status: OrderStatus, shard: int) -> str:
     return f"ORDERS#STATUS#{status.value}#{shard}"
 

@@ -2,7 +2,9 @@
 
 One Query on ``PK=ORDER#<id>`` returns the order with all its lines. Orders by status are written to
 ``ORDERS#STATUS#<status>#<shard>`` in GSI2 and every order to ``ORDERS#ALL#<shard>`` in GSI3 (write
-sharding; readers merge the shards).
+sharding; readers merge the shards). A user's orders in one status are
+``USER#<userId>#ORDERS#STATUS#<status>`` in GSI4 (keys only): the owner's status filter is a key
+condition, so it never reads another status's orders.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class OrderModel(TableItem, discriminator="Order"):
         shard = keys.shard_of(self.id, keys.ORDER_STATUS_SHARDS)
         self.gsi2pk, self.gsi2sk = keys.orders_by_status(self.status, shard), self.id
         self.gsi3pk, self.gsi3sk = keys.all_orders(shard), self.id
+        self.gsi4pk, self.gsi4sk = keys.user_orders_with_status(self.user_id, self.status), self.id
 
 
 class OrderItemModel(TableItem, discriminator="OrderItem"):

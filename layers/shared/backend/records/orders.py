@@ -10,7 +10,7 @@ from typing import Final
 from backend.models.enums import OrderStatus
 
 #: The most lines an order may have. Placing an order is one DynamoDB transaction of 2 operations
-#: per line plus 4 (the order, the user check, the counters), within DynamoDB's 100.
+#: per line plus 5 (the order, the user check, three counters), within DynamoDB's 100.
 MAX_ORDER_LINES: Final = 40
 
 
@@ -52,3 +52,7 @@ class OrderRecord:
     updated_at: datetime
     version: int
     items: tuple[OrderItemRecord, ...] = ()
+    #: False for an order written before the per-user status listing existed (no GSI4 entry, not in
+    #: the user's status counters) until ``OrdersRepository.backfill_status_index`` or its next
+    #: status change indexes it: that change must then not decrement a counter it was never in.
+    status_indexed: bool = True

@@ -58,6 +58,12 @@ def orders_of_user(user_id: str) -> CounterRef:
     return CounterRef(f"user#{user_id}#orders")
 
 
+def orders_of_user_with_status(user_id: str, status: OrderStatus) -> CounterRef:
+    """A user's orders in one status (the owner's status filter, AP37); one item: a user's orders
+    change status far below a partition's write rate."""
+    return CounterRef(f"user#{user_id}#orders#status#{status.value}")
+
+
 def category_posts(category_id: str) -> CounterRef:
     """Every post linked to the category (published or not): guards category deletion."""
     return CounterRef(f"category#{category_id}#posts")

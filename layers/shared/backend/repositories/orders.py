@@ -3,7 +3,12 @@
 Placing an order is one transaction: the order, its lines (with a snapshot of each product's name
 and unit price), a stock decrement per product conditioned on "exists, active, enough stock, same
 price", a check that the user exists, and the counters. ``MAX_ORDER_LINES`` (``records.orders``)
-keeps it within DynamoDB's 100 operations (2 per line + 4).
+keeps it within DynamoDB's 100 operations (2 per line + 5).
+
+A user's orders in one status have their own keys-only GSI4 partition
+(``USER#<userId>#ORDERS#STATUS#<status>``) and counter (``user#<id>#orders#status#<status>``), both
+moved by the transaction that changes the status, so the owner's status filter is a key condition
+with an exact total (docs/data-model.md, AP37).
 """
 
 from __future__ import annotations
@@ -13,7 +18,13 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from backend.errors import AppError, ConflictError, NotFoundError, ValidationError
+from backend.errors import (
+    AppError,
+    ConcurrentModificationError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
 from backend.models import keys
 from backend.models.attributes import CENTS
 from backend.models.clock import Clock, utcnow
@@ -25,7 +36,16 @@ from backend.records import Page, PageRequest
 from backend.records.orders import MAX_ORDER_LINES, OrderItemRecord, OrderLine, OrderRecord
 from backend.repositories import counters
 from backend.repositories.checks import require_user
-from backend.repositories.dynamo import QuerySpec, RawItem, batch_get, for_write, query_all, to_models
+from backend.repositories.dynamo import (
+    QuerySpec,
+    RawItem,
+    batch_get,
+    for_write,
+    query_all,
+    query_page,
+    string_of,
+    to_models,
+)
 from backend.repositories.paging import CursorCodec, Listing, list_page
 from backend.repositories.transaction import OnFail, Transaction, raw_attribute, stale, unexpected
 from backend.values import money
@@ -41,6 +61,7 @@ def to_order_record(model: OrderModel, items: Sequence[OrderItemModel] = ()) -> 
         created_at=model.created_at,
         updated_at=model.updated_at,
         version=int(model.version),
+        status_indexed=bool(model.gsi4pk),
         items=tuple(
             OrderItemRecord(
                 position=int(i.position),
@@ -128,6 +149,28 @@ class OrdersRepository:
             codec=self._codec,
             total=lambda: self._counters.total(ref),
             convert=_orders,
+        )
+
+    def list_for_user_with_status(
+        self, user_id: str, status: OrderStatus, request: PageRequest
+    ) -> Page[OrderRecord]:
+        """A user's orders in one status, newest first, without items: GSI4
+        ``USER#<id>#ORDERS#STATUS#<status>`` (keys only, so only that status's entries are read),
+        then one BatchGetItem of the page; the total is the user's counter for that status.
+
+        An order whose status changed within the index's lag is left out of the page (its table
+        item no longer has ``status``); it shows in its new status's listing once the index has it.
+        """
+        spec = QuerySpec(keys.user_orders_with_status(user_id, status), index=keys.GSI4, forward=False)
+        ref = counters.orders_of_user_with_status(user_id, status)
+        return list_page(
+            Listing.single(f"orders|user={user_id}|status={status.value}", spec),
+            request,
+            codec=self._codec,
+            total=lambda: self._counters.total(ref),
+            convert=lambda raw_items: [
+                order for order in _orders_by_keys(raw_items) if order.status is status
+            ],
         )
 
     def list_all(self, request: PageRequest) -> Page[OrderRecord]:
@@ -227,6 +270,7 @@ class OrdersRepository:
         changes = counters.CounterChanges()
         changes.add(counters.orders_of_user(user_id), 1)
         changes.add(counters.orders_with_status(OrderStatus.PENDING), 1, entity_id=record.id)
+        changes.add(counters.orders_of_user_with_status(user_id, OrderStatus.PENDING), 1)
         changes.apply(tx)
         tx.commit()
         return to_order_record(model, items)
@@ -242,6 +286,10 @@ class OrdersRepository:
         changes = counters.CounterChanges()
         changes.add(counters.orders_with_status(order.status), -1, entity_id=order.id)
         changes.add(counters.orders_with_status(status), 1, entity_id=order.id)
+        # the order's GSI4 entry moves to the new status's partition with this Put (sync_keys)
+        if order.status_indexed:  # an order written before that listing was never counted there
+            changes.add(counters.orders_of_user_with_status(order.user_id, order.status), -1)
+        changes.add(counters.orders_of_user_with_status(order.user_id, status), 1)
         changes.apply(tx)
         if restock:
             if len(order.items) != order.item_count:
@@ -271,8 +319,46 @@ class OrdersRepository:
         changes = counters.CounterChanges()
         changes.add(counters.orders_of_user(order.user_id), -1)
         changes.add(counters.orders_with_status(order.status), -1, entity_id=order.id)
+        if order.status_indexed:
+            changes.add(counters.orders_of_user_with_status(order.user_id, order.status), -1)
         changes.apply(tx)
         tx.commit()
+
+    # ------------------------------------------------------------------------- migration
+    def backfill_status_index(self, *, batch: int = 100) -> int:
+        """Index the orders written before the per-user status listing existed: each such order
+        (no GSI4 entry) is rewritten with its GSI4 keys and counted in its owner's counter for its
+        status, in one transaction conditioned on the version read. Returns how many it indexed.
+
+        Reads every order once through the admins' listing (GSI3 ``ORDERS#ALL#<shard>``, Queries of
+        ``batch``; never a Scan). Safe to run again and while the API serves: an order changed
+        meanwhile fails the version check and is skipped, because that change already indexed and
+        counted it (``status_indexed`` false: no decrement); an indexed order is skipped.
+        """
+        indexed = 0
+        for shard in range(keys.ORDER_STATUS_SHARDS):
+            spec = QuerySpec(keys.all_orders(shard), index=keys.GSI3)
+            start: RawItem | None = None
+            while True:
+                page, start = query_page(spec, limit=batch, start_key=start)
+                for model in to_models(page):
+                    if isinstance(model, OrderModel) and not model.gsi4pk:
+                        indexed += self._index_legacy(to_order_record(model))
+                if start is None:
+                    break
+        return indexed
+
+    def _index_legacy(self, order: OrderRecord) -> int:
+        tx = Transaction()
+        tx.put(_to_model(order), on_fail=stale("Order"))
+        changes = counters.CounterChanges()
+        changes.add(counters.orders_of_user_with_status(order.user_id, order.status), 1)
+        changes.apply(tx)
+        try:
+            tx.commit()
+        except (ConcurrentModificationError, NotFoundError):
+            return 0  # changed (and so indexed) or deleted meanwhile
+        return 1
 
 
 def _validate_lines(lines: Sequence[OrderLine]) -> None:
@@ -293,3 +379,10 @@ def _validate_lines(lines: Sequence[OrderLine]) -> None:
 
 def _orders(raw_items: list[RawItem]) -> list[OrderRecord]:
     return [to_order_record(m) for m in to_models(raw_items) if isinstance(m, OrderModel)]
+
+
+def _orders_by_keys(raw_items: list[RawItem]) -> list[OrderRecord]:
+    """Keys-only index entries: the orders themselves, in one BatchGetItem, in the entries' order."""
+    wanted = [(string_of(raw, "PK"), string_of(raw, "SK")) for raw in raw_items]
+    found = batch_get(wanted)
+    return [to_order_record(m) for k in wanted if isinstance(m := found.get(k), OrderModel)]

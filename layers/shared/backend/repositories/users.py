@@ -17,7 +17,7 @@ from pynamodb.expressions.condition import Condition
 from backend.errors import ConcurrentModificationError, NotFoundError
 from backend.models import keys
 from backend.models.clock import Clock, utcnow
-from backend.models.enums import Role
+from backend.models.enums import OrderStatus, Role
 from backend.models.ids import new_id
 from backend.models.profile import ProfileModel
 from backend.models.session import SessionModel
@@ -331,8 +331,8 @@ class UsersRepository:
         """Delete the account in one transaction (docs/data-model.md, "Writes: what one transaction covers").
 
         Always in the transaction: the user (optimistic lock), its email guard, its profile, the user
-        counters, and the rule that a user with orders cannot be deleted (ConflictError "orders", as
-        the original schema's restrict). The author's posts, with their slug guards, category links
+        counters (the per-status order counters too), and the rule that a user with orders cannot be
+        deleted (ConflictError "orders", as the original schema's restrict). The author's posts, with their slug guards, category links
         and counters, join the transaction when they all fit in DynamoDB's 100 operations; otherwise
         they are left to ``PostsRepository.purge_author`` (the worker's job) and reported as
         ``posts_pending``. Sessions fill the remaining room; any left over are deleted right after the
@@ -372,6 +372,13 @@ class UsersRepository:
             expected=0,
             on_fail=counters.restrict("orders", "The user has orders and cannot be deleted"),
         )
+        for status in OrderStatus:  # the per-status counters of the owner's status filter (AP37)
+            counters.delete_counter(
+                tx,
+                counters.orders_of_user_with_status(user.id, status),
+                expected=0,
+                on_fail=counters.restrict("orders", "The user has orders and cannot be deleted"),
+            )
         changes = counters.CounterChanges()
         changes.add(counters.USERS, -1)
         changes.add(counters.users_with_role(user.role), -1)

@@ -114,4 +114,8 @@ class OrderListQuery(CamelModel):
     page: int | None = Field(None, ge=1, le=MAX_PAGE, description=PAGE_DESCRIPTION)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=LIMIT_DESCRIPTION)
     cursor: Annotated[str, StringConstraints(max_length=2048)] | None = None
-    status: OrderStatus | None = Field(None, description="Administrators only")
+    status: OrderStatus | None = Field(
+        None,
+        description="Only orders in this status: your own (administrators: every order in it); "
+        "`meta.total` counts them exactly",
+    )

@@ -208,10 +208,11 @@ def get_order(orders: OrdersRepository, principal: Principal, order_id: str) -> 
 def list_orders(
     orders: OrdersRepository, principal: Principal, request: PageRequest, *, status: OrderStatus | None = None
 ) -> Page[OrderRecord]:
-    """Newest first: the caller's own orders; an admin sees every order, optionally one status."""
+    """Newest first: the caller's own orders, optionally one status; an admin sees every order,
+    optionally one status."""
     if not principal.is_admin:
         if status is not None:
-            raise ForbiddenError("Only administrators can filter orders by status")
+            return orders.list_for_user_with_status(principal.user_id, status, request)
         return orders.list_for_user(principal.user_id, request)
     if status is None:
         return orders.list_all(request)

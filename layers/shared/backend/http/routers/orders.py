@@ -96,8 +96,8 @@ def place_order(
 @router.get(
     "",
     response_model=ListEnvelope[OrderOut],
-    summary="Orders, newest first: your own; administrators see all and may filter by status",
-    responses=errors(_403="Filtering by status is for administrators"),
+    summary="Orders, newest first: your own (administrators: all), optionally in one status",
+    responses=errors(_400="VALIDATION_ERROR: unknown status, bad page/limit/cursor"),
 )
 def list_orders(
     query: Annotated[OrderListQuery, Query()],
