@@ -240,7 +240,9 @@ def units_of(call: AwsCall) -> Units:
     Reads: 1 unit per 4 KB strongly consistent, 0.5 eventually (a Query rounds its whole result,
     a BatchGetItem and a GetItem each item; a key that finds nothing still costs the minimum);
     transactional reads 2. Writes: 1 unit per KB (2 in a transaction), plus each index entry
-    written (not doubled). Updates and deletes assume items within 1 KB (UNKNOWN_ITEM_BYTES).
+    written (not doubled). Updates and deletes assume items within 1 KB (UNKNOWN_ITEM_BYTES). A put
+    that replaces an item counts the index entries it leaves, not an old entry deleted because an
+    index key changed (the request does not show the old item): one unit low per moved key.
     Control-plane requests (DescribeTable...) are not billed as request units: 0.
     """
     if call.service != "dynamodb":
