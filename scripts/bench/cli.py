@@ -414,7 +414,9 @@ class Bench:
 
         needed = job_events.orders_needed(rounds, singles, batches)
         _say(f"worker: placing {needed} orders for its order jobs")
-        orders = job_events.seed_orders(stack.worker.environment, needed)
+        seeded = job_events.seed_orders(stack.worker.environment, needed)
+        orders = seeded.orders
+        self.results.order_placement = seeded.place_calls
         sources = {
             kind.job_type: job_events.JobSource(
                 kind.job_type, queue(kind.job_type), None if kind.job_type == job_events.EMAIL else orders

@@ -13,6 +13,7 @@ repositories (the same transaction as the API's) in a child process, as local/se
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from scripts.bench.contenders import AwsCall
 from scripts.bench.stack import ROOT
 
 #: The job kinds measured: (label, job type, the queue it arrives from).
@@ -131,9 +133,17 @@ def orders_needed(rounds: int, singles: int, batches: int) -> int:
     return 2 + BATCH + (rounds + 1) + 1 + singles + batches * BATCH
 
 
-def seed_orders(environment: Mapping[str, str], count: int, *, timeout: float = 300) -> list[str]:
-    """Place ``count`` PENDING orders (one user, one product with the stock for all) in the emulator
-    the environment points at, through the repositories; their ids."""
+@dataclass(frozen=True)
+class Seeded:
+    orders: list[str]
+    #: The AWS requests of placing the first order (OrdersRepository.create, 2 lines): the
+    #: transaction POST /api/orders commits, whose sample event (an unknown product) never reaches it.
+    place_calls: list[AwsCall]
+
+
+def seed_orders(environment: Mapping[str, str], count: int, *, timeout: float = 300) -> Seeded:
+    """Place ``count`` PENDING orders (one user, two products with the stock for all) in the emulator
+    the environment points at, through the repositories; their ids, and the requests of the first."""
     env = dict(environment)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "layers" / "shared"), str(ROOT)])
     done = subprocess.run(
@@ -147,11 +157,24 @@ def seed_orders(environment: Mapping[str, str], count: int, *, timeout: float = 
     )
     if done.returncode != 0:
         raise RuntimeError(f"seeding the orders failed:\n{done.stderr.strip()[-3000:]}")
-    ids: list[str] = json.loads(done.stdout.strip().splitlines()[-1])["orders"]
-    return ids
+    reply = json.loads(done.stdout.strip().splitlines()[-1])
+    return Seeded(list(reply["orders"]), [AwsCall.of(call) for call in reply["place_calls"]])
 
 
-def _seed(count: int) -> list[str]:  # pragma: no cover - runs in the child process
+def _encoded(value: Any) -> Any:
+    """JSON for recorded parameters, as child.py writes them (bytes marked)."""
+    if isinstance(value, dict):
+        return {str(k): _encoded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encoded(v) for v in value]
+    if isinstance(value, bytes):
+        return {"__bytes__": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def _seed(count: int) -> tuple[list[str], list[dict[str, Any]]]:  # pragma: no cover - the child process
+    from botocore.client import BaseClient
+
     from backend.models.enums import Role
     from backend.records.orders import OrderLine
     from backend.wiring import get_container
@@ -169,14 +192,31 @@ def _seed(count: int) -> list[str]:  # pragma: no cover - runs in the child proc
         OrderLine(product_id=mug.id, product_name=mug.name, quantity=2, unit_price=mug.price),
         OrderLine(product_id=tea.id, product_name=tea.name, quantity=3, unit_price=tea.price),
     ]
-    return [container.orders.create(user.id, lines).id for _ in range(count)]
+    calls: list[dict[str, Any]] = []
+    original = getattr(BaseClient, "_make_api_call")  # noqa: B009 - private, untyped
+
+    def make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        calls.append(
+            {
+                "service": self.meta.service_model.service_name,
+                "operation": operation_name,
+                "params": api_params,
+            }
+        )
+        return original(self, operation_name, api_params)
+
+    setattr(BaseClient, "_make_api_call", make_api_call)  # noqa: B010
+    first = container.orders.create(user.id, lines).id
+    setattr(BaseClient, "_make_api_call", original)  # noqa: B010
+    return [first, *(container.orders.create(user.id, lines).id for _ in range(count - 1))], _encoded(calls)
 
 
 def main() -> int:  # pragma: no cover - the child process
     parser = argparse.ArgumentParser(prog="python -m scripts.bench.jobs")
     parser.add_argument("--orders", type=int, required=True)
     args = parser.parse_args()
-    print(json.dumps({"orders": _seed(args.orders)}))
+    orders, calls = _seed(args.orders)
+    print(json.dumps({"orders": orders, "place_calls": calls}))
     return 0
 
 

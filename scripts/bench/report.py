@@ -209,6 +209,7 @@ class Results:
     memory_mb: dict[str, int] = field(default_factory=dict)  # template.yaml MemorySize per function
     snapstart: set[str] = field(default_factory=set)  # functions with SnapStart in prod
     alarm_metrics: int = 0  # metrics the template's alarms read (billed per metric)
+    order_placement: list[AwsCall] = field(default_factory=list)  # OrdersRepository.create, 2 lines
     failures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     phases: set[str] = field(default_factory=lambda: {"size", "cold", "warm", "load"})
@@ -545,6 +546,16 @@ class Results:
                     f"{cost.money(r.first_units.usd * cost.MILLION)} | {cost.money(r.repeat_units.usd * cost.MILLION)} |"
                 )
             lines.append("")
+        if self.order_placement:
+            placing = cost.units_of_calls(self.order_placement)
+            lines += [
+                f"Placing an order of 2 lines (OrdersRepository.create, recorded while the worker's orders are "
+                f"placed: {_calls(self.order_placement)}): {_units(placing)} RRU / WRU, "
+                f"{cost.money(placing.usd * cost.MILLION)} per million. POST /api/orders adds to it its "
+                "authentication, the idempotency record and the prices' BatchGetItem (the sample event's "
+                "requests above, which stop at an unknown product).",
+                "",
+            ]
         jobs = self._job_figures()
         if jobs:
             lines += [

@@ -472,3 +472,11 @@ def test_the_report_prices_the_run() -> None:
     assert "| AuthFunction | GET /api/health | 512 MB |" in text
     assert "| email.send | batches of 10 |" in text
     assert cost.PRICES_READ_ON in text
+
+
+def test_recorded_seed_requests_round_trip_like_the_childs() -> None:
+    params = {"TransactItems": [{"Put": {"Item": {"PK": {"S": "x"}, "blob": {"B": b"\x00\x01"}}}}]}
+    encoded = jobs._encoded([{"service": "dynamodb", "operation": "TransactWriteItems", "params": params}])
+    (decoded,) = [gen.AwsCall.of(c) for c in json.loads(json.dumps(encoded))]
+    assert decoded.params == params
+    assert cost.units_of(decoded) == cost.Units(wru=2)
