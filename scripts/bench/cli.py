@@ -208,6 +208,7 @@ class Bench:
             try:
                 self._worker(rounds)
             except (BenchError, RuntimeError, subprocess.TimeoutExpired) as exc:
+                _say(f"worker: failed: {exc}")
                 self.results.failures["WorkerFunction"] = str(exc)
         return self._requests_and_targets()
 
