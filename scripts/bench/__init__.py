@@ -16,7 +16,11 @@ What it measures (methodology: docs/performance.md):
 4. peak RSS of each function's process after 1,000 requests;
 5. the DynamoDB requests of every sample event whose route exists, against the minimum its access
    patterns allow (requests.py);
-6. load: concurrent requests through the local cloud on loopback (load.py).
+6. the queue worker: cold and warm invocations of its email and order jobs, one record and a batch
+   of 10, their AWS requests and what they log (jobs.py; cli.py ``Bench._worker``);
+7. load: concurrent requests through the local cloud on loopback (load.py);
+8. the cost: per million API requests and per million jobs, this run's figures priced with the
+   public price list (cost.py).
 
 The emulator, the functions' environments and the sample events all come from template.yaml and
 events/ (stack.py), so the bench follows the routes as they land.

@@ -18,10 +18,15 @@ Modes (``config["mode"]``):
   parent times the whole process: interpreter start, imports, first request.
 - ``record``: hook botocore before the import (so it costs nothing to measure), then serve each of
   ``events`` twice; reply with the AWS requests of the import + first invocation ("cold") and of
-  the second ("warm"), the status and error code of each, and the route the app matched.
+  the second ("warm"), the status and error code of each, and the route the app matched. Each
+  DynamoDB request also carries the items its response returned (``items``: what the read units
+  are computed from). With ``"once": true`` each event is served once, in order, in the same
+  process (the worker's jobs: a job served again is a redelivery, not the same cost).
 - ``serve``: import and serve ``events[0]`` once, reply ``{"status"}``, then answer commands read
   from stdin: ``{"time": n, "event": i}`` serves event i n times and replies the durations (wall
-  and CPU, ms); ``{"cycle": n}`` serves n events round-robin and replies the statuses seen so far,
+  and CPU, ms); ``{"time": 0, "events": [...]}`` serves each of those events once instead (jobs
+  whose ids must not repeat); with ``config["log"]`` (a file the function's stdout goes to) the
+  reply also carries the bytes the function logged during those requests; ``{"cycle": n}`` serves n events round-robin and replies the statuses seen so far,
   the number of requests served and the peak RSS.
 """
 
@@ -32,7 +37,7 @@ import time
 
 CONFIG = json.loads(sys.argv[1])
 REPLIES = os.fdopen(os.dup(1), "w")
-_devnull = os.open(os.devnull, os.O_WRONLY)
+_devnull = os.open(CONFIG.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 os.dup2(_devnull, 1)  # the function's stdout (its logs) is not the protocol
 sys.path[:0] = CONFIG["path"]
 
@@ -62,7 +67,11 @@ def load_handler():
 
 
 def outcome(response):
-    """(status, error code) of an API Gateway response."""
+    """(status, error code) of an API Gateway response; of an SQS batch response (the worker), 200
+    when no record failed, else 207 with the number of failed records as the code."""
+    if isinstance(response, dict) and "batchItemFailures" in response:
+        failed = len(response["batchItemFailures"])
+        return (207, f"{failed} failed") if failed else (200, None)
     status = int(response.get("statusCode", 0)) if isinstance(response, dict) else 0
     code = None
     try:
@@ -106,19 +115,28 @@ def record():
     original = BaseClient._make_api_call
 
     def make_api_call(self, operation_name, api_params):
-        calls.append(
-            {
-                "service": self.meta.service_model.service_name,
-                "operation": operation_name,
-                "params": _jsonable(api_params),
-            }
-        )
-        return original(self, operation_name, api_params)
+        call = {
+            "service": self.meta.service_model.service_name,
+            "operation": operation_name,
+            "params": _jsonable(api_params),
+        }
+        calls.append(call)
+        response = original(self, operation_name, api_params)
+        if call["service"] == "dynamodb":
+            call["items"] = _jsonable(returned_items(response))
+        return response
 
     BaseClient._make_api_call = make_api_call
     module, handler = load_handler()
     routes = probe_routes(getattr(module, "app", None))
     results = []
+    if CONFIG.get("once"):
+        for event in CONFIG["events"]:
+            status, code = outcome(handler(json.loads(json.dumps(event)), Context()))
+            results.append({"status": status, "code": code, "calls": list(calls)})
+            calls.clear()
+        reply({"events": results})
+        return
     for event in CONFIG["events"]:
         runs = []
         for _ in range(2):
@@ -129,6 +147,21 @@ def record():
             calls.clear()
         results.append({"cold": runs[0], "warm": runs[1], "route": route_key(event, routes)})
     reply({"events": results})
+
+
+def returned_items(response):
+    """The items a DynamoDB response returned (GetItem, Query, BatchGetItem, TransactGetItems)."""
+    items = []
+    if isinstance(response.get("Item"), dict):
+        items.append(response["Item"])
+    items += response.get("Items") or []
+    responses = response.get("Responses")
+    if isinstance(responses, dict):  # BatchGetItem: table -> items
+        for table_items in responses.values():
+            items += table_items
+    elif isinstance(responses, list):  # TransactGetItems: [{"Item": ...}]
+        items += [r["Item"] for r in responses if isinstance(r, dict) and r.get("Item")]
+    return items
 
 
 def probe_routes(app):
@@ -177,6 +210,12 @@ def rss_kb(field="VmHWM"):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def logged_bytes():
+    """What the function wrote to its stdout so far (0 when it goes to /dev/null)."""
+    sys.stdout.flush()
+    return os.fstat(1).st_size if CONFIG.get("log") else 0
+
+
 def serve():
     _module, handler = load_handler()
     events = [json.dumps(event) for event in CONFIG["events"]]
@@ -187,18 +226,22 @@ def serve():
     for line in sys.stdin:
         command = json.loads(line)
         if "time" in command:
+            texts = [json.dumps(e) for e in command["events"]] if command.get("events") else None
+            count = len(texts) if texts else command["time"]
             text = events[command.get("event", 0)]
             durations, cpu = [], []
-            for _ in range(command["time"]):
-                event = json.loads(text)  # a fresh event per request, outside the timed part
+            logged = logged_bytes()
+            for index in range(count):
+                # a fresh event per request, outside the timed part
+                event = json.loads(texts[index] if texts else text)
                 started, started_cpu = time.perf_counter(), time.process_time()
                 response = handler(event, Context())
                 durations.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
                 status = str(outcome(response)[0])
                 statuses[status] = statuses.get(status, 0) + 1
-            served += command["time"]
-            reply({"ms": durations, "cpu_ms": cpu})
+            served += count
+            reply({"ms": durations, "cpu_ms": cpu, "log_bytes": logged_bytes() - logged})
         elif "cycle" in command:
             for index in range(command["cycle"]):
                 status, _code = outcome(handler(json.loads(events[index % len(events)]), Context()))

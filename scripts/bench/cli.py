@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from scripts.bench import contenders as gen
+from scripts.bench import cost
+from scripts.bench import jobs as job_events
 from scripts.bench.build import DeployedSizes, deployed_sizes, host_build, runtime_dir
 from scripts.bench.load import Target, run_load
 from scripts.bench.measure import (
@@ -20,8 +25,10 @@ from scripts.bench.measure import (
     EventRecord,
     Session,
     cold_rounds,
+    cold_sample,
     median_ms,
     record,
+    record_once,
 )
 from scripts.bench.report import (
     RSS_REQUESTS,
@@ -33,6 +40,7 @@ from scripts.bench.report import (
     RequestRow,
     Results,
     WarmRow,
+    WorkerRow,
 )
 from scripts.bench.stack import ROOT, BenchStack
 
@@ -141,8 +149,29 @@ class Bench:
         self.results = results
         self.quick = quick
         self.functions = stack.functions
-        self.layer, code = host_build(work, {name: f.spec.code_dir for name, f in self.functions.items()})
+        self.stack = stack
+        results.memory_mb = dict(stack.memory_mb)
+        results.snapstart = {
+            name
+            for name, resource in (stack.template.get("Resources") or {}).items()
+            if isinstance(resource, dict) and "SnapStart" in (resource.get("Properties") or {})
+        }
+        results.alarm_metrics = cost.alarm_metrics(stack.template)
+        code_dirs = {name: f.spec.code_dir for name, f in self.functions.items()}
+        if stack.worker is not None:
+            code_dirs[stack.worker.logical_id] = stack.worker.spec.code_dir
+        self.layer, code = host_build(work, code_dirs)
         self.runtime = runtime_dir(work)
+        self.worker: Contender | None = None
+        if stack.worker is not None:
+            worker_code = code[stack.worker.logical_id]
+            self.worker = Contender(
+                stack.worker.logical_id,
+                "function",
+                [worker_code, self.layer, self.runtime],
+                {**stack.worker.environment, "LAMBDA_TASK_ROOT": str(worker_code)},
+                {},
+            )
         self.own = {
             name: Contender(
                 name,
@@ -175,6 +204,12 @@ class Bench:
         if "warm" in phases:
             for name in self.records:
                 self._warm_and_memory(name)
+        if self.worker is not None and {"cold", "warm"} <= phases:
+            try:
+                self._worker(rounds)
+            except (BenchError, RuntimeError, subprocess.TimeoutExpired) as exc:
+                _say(f"worker: failed: {exc}")
+                self.results.failures["WorkerFunction"] = str(exc)
         return self._requests_and_targets()
 
     # ------------------------------------------------------------------ contenders
@@ -296,7 +331,9 @@ class Bench:
         _say(f"warm path and memory: {name}")
         function, first = self.functions[name], self.records[name][0]
         try:
-            session = Session(self.own[name], [e.event for e in function.events])
+            session = Session(
+                self.own[name], [e.event for e in function.events], log=self.work / f"{name}.log"
+            )
         except BenchError as exc:
             self.results.failures[f"{name} (warm)"] = str(exc)
             return
@@ -356,8 +393,91 @@ class Bench:
                 _median(theirs[1]),
                 budget,
                 len(ours[0]),
+                session.logged / session.timed if session.timed else float("nan"),
+                list(calls),
             )
         )
+
+    def _worker(self, rounds: int) -> None:
+        """The worker's jobs: recorded, cold (fresh processes), warm (one record, batches)."""
+        assert self.worker is not None
+        worker, stack = self.worker, self.stack
+        assert stack.worker is not None
+        singles, batches = (20, 5) if self.quick else (50, 15)
+        batch = job_events.BATCH
+
+        def queue(job_type: str) -> str:
+            suffix = job_events.QUEUE_OF[job_type]
+            for name, arn in stack.worker_queues.items():
+                if name.rsplit("-", 1)[0].endswith(f"-{suffix}"):
+                    return arn
+            raise BenchError(f"the worker reads no {suffix} queue")
+
+        needed = job_events.orders_needed(rounds, singles, batches)
+        _say(f"worker: placing {needed} orders for its order jobs")
+        seeded = job_events.seed_orders(stack.worker.environment, needed)
+        orders = seeded.orders
+        self.results.order_placement = seeded.place_calls
+        sources = {
+            kind.job_type: job_events.JobSource(
+                kind.job_type, queue(kind.job_type), None if kind.job_type == job_events.EMAIL else orders
+            )
+            for kind in job_events.KINDS
+        }
+        recorded = {}
+        for job_type, source in sources.items():
+            _say(f"worker: recording {job_type}")
+            recorded[job_type] = record_once(worker, [source.event(), source.event(), source.event(batch)])
+        _say(f"worker: cold start, {len(sources)} jobs x {rounds} rounds")
+        cold: dict[str, list[Any]] = {job_type: [] for job_type in sources}
+        for index in range(rounds + 1):  # the first round is untimed (the OS file cache)
+            for job_type, source in sources.items():
+                sample = cold_sample(dataclasses.replace(worker, event=source.event()))
+                if index:
+                    cold[job_type].append(sample)
+        for kind in job_events.KINDS:
+            source = sources[kind.job_type]
+            _say(f"worker: warm {kind.job_type}")
+            session = Session(
+                dataclasses.replace(worker, label=f"{worker.label} {kind.job_type}"),
+                [source.event()],
+                log=self.work / f"worker-{kind.job_type}.log",
+            )
+            try:
+                one_ms, one_cpu, one_log = session.time_events([source.event() for _ in range(singles)])
+                many_ms, many_cpu, many_log = session.time_events(
+                    [source.event(batch) for _ in range(batches)]
+                )
+            finally:
+                session.close()
+            runs = recorded[kind.job_type]
+            statuses = ", ".join(f"{r.status}" for r in runs)
+            self.results.worker.append(
+                WorkerRow(
+                    kind.job_type,
+                    kind.what,
+                    stack.memory_mb.get(worker.label, 512),
+                    median_ms(cold[kind.job_type]),
+                    median_ms(cold[kind.job_type], "cpu_ms"),
+                    _median(one_ms),
+                    _median(one_cpu),
+                    _median(many_ms),
+                    _median(many_cpu),
+                    batch,
+                    len(one_ms),
+                    len(many_ms),
+                    one_log / max(1, len(one_ms)),
+                    many_log / max(1, len(many_ms)),
+                    runs[0].calls,
+                    runs[1].calls,
+                    runs[2].calls,
+                    statuses,
+                )
+            )
+            if any(r.status != 200 for r in runs):
+                self.results.failures[f"WorkerFunction {kind.job_type}"] = (
+                    f"statuses {statuses} (207: failed records)"
+                )
 
     def _requests_and_targets(self) -> list[Target]:
         """The requests table; the load test's targets (read routes that exist)."""
@@ -371,7 +491,17 @@ class Bench:
                 other = [c.label for c in rec.cold.calls if c.service != "dynamodb"]
                 event = f"{self.functions[name].group}/{sample.name}"
                 self.results.requests.append(
-                    RequestRow(name, event, rec.route, rec.cold.status, first, again, other)
+                    RequestRow(
+                        name,
+                        event,
+                        rec.route,
+                        rec.cold.status,
+                        first,
+                        again,
+                        other,
+                        [c for c in rec.cold.calls if c.service == "dynamodb"],
+                        [c for c in rec.warm.calls if c.service == "dynamodb"],
+                    )
                 )
                 if sample.method in ("GET", "HEAD") and rec.warm.status < 500:
                     targets.append(Target(name, sample.name, rec.route, sample.raw, rec.warm.status))

@@ -26,7 +26,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore import xform_name
@@ -37,10 +37,17 @@ class AwsCall:
     service: str
     operation: str
     params: Any
+    #: The items a DynamoDB read returned (their sizes make its read units); not part of the request.
+    items: tuple[Any, ...] = field(default=(), compare=False)
 
     @classmethod
     def of(cls, recorded: dict[str, Any]) -> AwsCall:
-        return cls(str(recorded["service"]), str(recorded["operation"]), _decode(recorded["params"]))
+        return cls(
+            str(recorded["service"]),
+            str(recorded["operation"]),
+            _decode(recorded["params"]),
+            tuple(_decode(recorded.get("items") or [])),
+        )
 
     @property
     def label(self) -> str:

@@ -162,6 +162,25 @@ def record(contender: Contender, events: Sequence[tuple[str, dict[str, Any]]]) -
     return records
 
 
+def record_once(contender: Contender, events: Sequence[dict[str, Any]]) -> list[Run]:
+    """Serve the events once each, in order, in one fresh process, recording each one's AWS requests
+    (the first includes the import's): a worker's jobs, where serving a job again is a redelivery."""
+    done = subprocess.run(
+        _command(contender.config("record", events=list(events), once=True)),
+        env=contender.env,
+        capture_output=True,
+        text=True,
+        timeout=SAMPLE_TIMEOUT,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"{contender.label} (recording): exit {done.returncode}\n{done.stderr[-3000:]}")
+    return [
+        Run(int(result["status"]), result["code"], [AwsCall.of(call) for call in result["calls"]])
+        for result in _reply(done.stdout)["events"]
+    ]
+
+
 # ------------------------------------------------------------------ warm sessions
 
 
@@ -171,15 +190,22 @@ class Session:
 
     contender: Contender
     events: list[dict[str, Any]]
+    log: Path | None = None  # where the function's stdout goes (None: /dev/null)
     process: subprocess.Popen[str] = field(init=False)
     first_status: int = field(init=False)
     served: int = field(init=False, default=0)
+    logged: int = field(init=False, default=0)  # bytes logged during timed requests
+    timed: int = field(init=False, default=0)  # requests timed
     _stderr: IO[str] = field(init=False)
 
     def __post_init__(self) -> None:
         self._stderr = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
-            _command(self.contender.config("serve", events=self.events)),
+            _command(
+                self.contender.config(
+                    "serve", events=self.events, **({"log": str(self.log)} if self.log else {})
+                )
+            ),
             env=self.contender.env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -209,7 +235,20 @@ class Session:
         """(wall, CPU) durations in ms, in the process, of ``count`` requests with one event."""
         reply = self._ask({"time": count, "event": event})
         self.served += count
+        self.timed += count
+        self.logged += int(reply.get("log_bytes", 0))
         return [float(ms) for ms in reply["ms"]], [float(ms) for ms in reply["cpu_ms"]]
+
+    def time_events(self, events: Sequence[dict[str, Any]]) -> tuple[list[float], list[float], int]:
+        """(wall, CPU) durations in ms of serving each event once, and the bytes the function logged
+        meanwhile (0 without ``log``)."""
+        reply = self._ask({"time": 0, "events": list(events)})
+        self.served += len(events)
+        return (
+            [float(ms) for ms in reply["ms"]],
+            [float(ms) for ms in reply["cpu_ms"]],
+            int(reply.get("log_bytes", 0)),
+        )
 
     def cycle(self, count: int) -> tuple[dict[str, int], int, int, int]:
         """Serve ``count`` requests round-robin over the events: (statuses, served so far, peak RSS

@@ -13,7 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from scripts import postbuild
+from scripts.bench import cost
 from scripts.bench.build import DeployedSizes
+from scripts.bench.contenders import AwsCall
 from scripts.bench.load import LoadResult
 from scripts.bench.requests import SCAN_OPERATIONS, Minimum, expected_for, same_operations
 
@@ -89,6 +91,8 @@ class WarmRow:
     baseline_cpu_ms: float
     budget: float
     requests: int
+    log_bytes: float = float("nan")  # what the function logged per timed request
+    warm_calls: list[AwsCall] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -129,6 +133,16 @@ class RequestRow:
     first: list[str]  # DynamoDB operations of the event's first request in the process
     repeat: list[str]  # ... of the same event served again
     other: list[str]  # other services' requests (first)
+    first_calls: list[AwsCall] = field(default_factory=list)
+    repeat_calls: list[AwsCall] = field(default_factory=list)
+
+    @property
+    def first_units(self) -> cost.Units:
+        return cost.units_of_calls(self.first_calls)
+
+    @property
+    def repeat_units(self) -> cost.Units:
+        return cost.units_of_calls(self.repeat_calls)
 
     @property
     def expected(self) -> Minimum | None:
@@ -149,6 +163,34 @@ class RequestRow:
 
 
 @dataclass
+class WorkerRow:
+    """One kind of job through the worker's handler: cold, warm one record, warm batches."""
+
+    job_type: str
+    what: str
+    memory_mb: int
+    cold_ms: float  # fresh process, one record (wall median)
+    cold_cpu_ms: float
+    single_ms: float  # warm invocation of one record (wall median)
+    single_cpu_ms: float
+    batch_ms: float  # warm invocation of a batch (wall median)
+    batch_cpu_ms: float
+    batch: int  # records per batch
+    singles: int  # invocations timed
+    batches: int
+    single_log_bytes: float  # logged per invocation
+    batch_log_bytes: float
+    cold_calls: list[AwsCall]  # the first job in a fresh process
+    warm_calls: list[AwsCall]  # a second job, warm
+    batch_calls: list[AwsCall]  # a warm batch (all its jobs)
+    statuses: str = ""
+
+    @property
+    def over(self) -> bool:
+        return False  # measured, not budgeted (yet)
+
+
+@dataclass
 class Results:
     started: datetime
     seconds: float
@@ -163,6 +205,11 @@ class Results:
     memory: list[MemoryRow] = field(default_factory=list)
     requests: list[RequestRow] = field(default_factory=list)
     load: LoadResult | None = None
+    worker: list[WorkerRow] = field(default_factory=list)
+    memory_mb: dict[str, int] = field(default_factory=dict)  # template.yaml MemorySize per function
+    snapstart: set[str] = field(default_factory=set)  # functions with SnapStart in prod
+    alarm_metrics: int = 0  # metrics the template's alarms read (billed per metric)
+    order_placement: list[AwsCall] = field(default_factory=list)  # OrdersRepository.create, 2 lines
     failures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     phases: set[str] = field(default_factory=lambda: {"size", "cold", "warm", "load"})
@@ -246,7 +293,9 @@ class Results:
         lines += self._warm()
         lines += self._memory()
         lines += self._requests()
+        lines += self._worker()
         lines += self._load()
+        lines += self._cost()
         if self.notes:
             lines += ["## Notes", "", *[f"- {note}" for note in self.notes], ""]
         return "\n".join(lines).rstrip() + "\n"
@@ -353,15 +402,17 @@ class Results:
             "",
             "Counted for every sample event whose route exists, the first time it is served in a fresh process "
             "and again; the minimum comes from the access patterns (docs/data-model.md), declared in "
-            "scripts/bench/requests.py. No Scan anywhere.",
+            "scripts/bench/requests.py. No Scan anywhere. Request units (on-demand) from what each request "
+            "asked and returned (scripts/bench/cost.py `units_of`: items' sizes, consistency, transactions "
+            "2x, index entries written; updates and deletes assumed within 1 KB).",
             "",
         ]
         if not self.requests:
             return [*lines, "No route exists yet.", ""]
         lines += [
             "| function | event | route | status | DynamoDB (first) | DynamoDB (again) | other AWS (first) "
-            "| Scans | minimum (first / again) | |",
-            "| --- | --- | --- | ---: | --- | --- | --- | ---: | --- | --- |",
+            "| Scans | minimum (first / again) | RRU / WRU (first) | RRU / WRU (again) | |",
+            "| --- | --- | --- | ---: | --- | --- | --- | ---: | --- | ---: | ---: | --- |",
         ]
         for r in self.requests:
             if r.expected is None:
@@ -371,7 +422,8 @@ class Results:
                 expected = f"{_ops(r.expected.first)} / {again}"
             lines.append(
                 f"| {r.function} | {r.event} | {r.route} | {r.status} | {_ops(r.first)} | {_ops(r.repeat)} | "
-                f"{_ops(r.other)} | {r.scans} | {expected} | {'**over budget**' if r.over else 'ok'} |"
+                f"{_ops(r.other)} | {r.scans} | {expected} | {_units(r.first_units)} | {_units(r.repeat_units)} | "
+                f"{'**over budget**' if r.over else 'ok'} |"
             )
         return [*lines, ""]
 
@@ -403,6 +455,206 @@ class Results:
             f"{_ms(load.percentile(99))} | {load.errors} |"
         )
         return [*lines, ""]
+
+    def _worker(self) -> list[str]:
+        lines = [
+            "## Worker",
+            "",
+            "The queue worker (WorkerFunction) through its handler, as Lambda's event source mapping "
+            "invokes it: SQS events of one record and of a batch, jobs built by scripts/bench/jobs.py "
+            "(each job id used once; each `order.process` has a PENDING order of its own, placed through "
+            "the repositories), against the same emulator. Cold: a fresh process (import + a one-record "
+            "event), median of the rounds; warm: medians of the timed invocations. Logged: the bytes the "
+            "function wrote to stdout (its CloudWatch log) per invocation. Measured, not budgeted.",
+            "",
+        ]
+        if not self.worker:
+            return [*lines, "Not measured (no WorkerFunction, or `--only` without cold and warm).", ""]
+        lines += [
+            "| job | what | memory | cold ms (CPU) | 1 record: ms (CPU) | batch: ms (CPU) | per job in a batch ms "
+            "| invocations timed | logged / invocation (1 / batch) | AWS requests: first job (cold) | a job (warm) "
+            "| per job in a batch |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+        ]
+        for w in self.worker:
+            per_job = cost.units_of_calls(w.batch_calls).scaled(1 / w.batch)
+            lines.append(
+                f"| {w.job_type} | {w.what} | {w.memory_mb} MB | {w.cold_ms:.0f} ({w.cold_cpu_ms:.0f}) | "
+                f"{w.single_ms:.2f} ({w.single_cpu_ms:.2f}) | {w.batch_ms:.2f} ({w.batch_cpu_ms:.2f}) x{w.batch} | "
+                f"{w.batch_ms / w.batch:.2f} | {w.singles} + {w.batches} x{w.batch} | "
+                f"{w.single_log_bytes:.0f} B / {w.batch_log_bytes:.0f} B | {_calls(w.cold_calls)} | "
+                f"{_calls(w.warm_calls)} ({_units(cost.units_of_calls(w.warm_calls))} RRU / WRU) | "
+                f"{_calls(w.batch_calls, w.batch)} ({_units(per_job)}) |"
+            )
+        return [*lines, ""]
+
+    def _cost(self) -> list[str]:
+        """Per million requests and jobs, priced from this run's figures (scripts/bench/cost.py)."""
+        lines = [
+            "## Cost",
+            "",
+            f"This run's figures priced with AWS's public prices, US East (N. Virginia), read on "
+            f"{cost.PRICES_READ_ON} (scripts/bench/cost.py `PRICES`, sources there and in docs/operations.md). "
+            f"Measured: durations (warm: in-process wall medians; cold: a fresh process, import + first "
+            f"request, wall medians), the AWS requests and the items DynamoDB returned, the bytes the "
+            f"functions logged. Assumed: a cold-start share of {cost.COLD_SHARE:.0%} (0.1% and 10% below), "
+            f"Lambda's START/END/REPORT lines ({cost.PLATFORM_LOG_BYTES} B) and the access-log line "
+            f"({cost.ACCESS_LOG_BYTES} B) per request, X-Ray sampling {cost.XRAY_SAMPLED:.0%}, updates and "
+            "deletes within 1 KB; durations in AWS differ from this machine's (DynamoDB round trips, "
+            "arm64 CPU at 512 MB: about a third of a vCPU).",
+            "",
+        ]
+        figures = self._api_figures()
+        if figures:
+            lines += [
+                "Per million API requests of each function's typical request (its first sample event, warm "
+                "DynamoDB requests: a cache hit for the public reads). dev: cold starts billed their init; "
+                "prod: SnapStart, a cold start is a restore (the warm duration + the restore charge).",
+                "",
+                "| function | route | memory | warm ms | cold ms | billed ms (1% cold) | cold share of the duration "
+                "| Lambda dev | Lambda prod | DynamoDB RRU / WRU | DynamoDB | API Gateway | logs | X-Ray "
+                "| **total dev** | **total prod** | total prod at 0.1% / 10% cold |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+                "| ---: | ---: | ---: |",
+            ]
+            for f in figures:
+                c = cost.api_cost(f)
+                low, high = (
+                    cost.api_cost(f, share)
+                    for share in (cost.COLD_SHARES_SHOWN[0], cost.COLD_SHARES_SHOWN[-1])
+                )
+                lines.append(
+                    f"| {f.function} | {f.route} | {f.memory_mb} MB | {f.warm_ms:.2f} | {f.cold_ms:.0f} | "
+                    f"{c.billed_ms:.2f} | {c.cold_part:.0%} | {cost.money(c.lambda_usd)} | "
+                    f"{cost.money(c.lambda_prod_usd)} | {_units(c.dynamodb)} | {cost.money(c.dynamodb_usd)} | "
+                    f"{cost.money(c.api_usd)} | {cost.money(c.logs_usd)} ({f.log_bytes:.0f} B logged) | "
+                    f"{cost.money(c.xray_usd)} | **{cost.money(c.total)}** | **{cost.money(c.total_prod)}** | "
+                    f"{cost.money(low.total_prod)} / {cost.money(high.total_prod)} |"
+                )
+            lines.append("")
+        if self.requests:
+            lines += [
+                "DynamoDB per million requests of every sample event (the first time in a process / again), "
+                "from the request units above:",
+                "",
+                "| route | event | status | RRU / WRU | per million (first) | per million (again) |",
+                "| --- | --- | ---: | ---: | ---: | ---: |",
+            ]
+            for r in self.requests:
+                lines.append(
+                    f"| {r.route} | {r.event} | {r.status} | {_units(r.first_units)} | "
+                    f"{cost.money(r.first_units.usd * cost.MILLION)} | {cost.money(r.repeat_units.usd * cost.MILLION)} |"
+                )
+            lines.append("")
+        if self.order_placement:
+            placing = cost.units_of_calls(self.order_placement)
+            lines += [
+                f"Placing an order of 2 lines (OrdersRepository.create, recorded while the worker's orders are "
+                f"placed: {_calls(self.order_placement)}): {_units(placing)} RRU / WRU, "
+                f"{cost.money(placing.usd * cost.MILLION)} per million. POST /api/orders adds to it its "
+                "authentication, the idempotency record and the prices' BatchGetItem (the sample event's "
+                "requests above, which stop at an unknown product).",
+                "",
+            ]
+        jobs = self._job_figures()
+        if jobs:
+            lines += [
+                "Per million jobs through the worker (no SnapStart: a cold invocation is billed its init). "
+                "SQS: the job's own message (SendMessage, plus the mapping's ReceiveMessage and "
+                "DeleteMessageBatch shared by the batch); a message the job sends is the next job's.",
+                "",
+                "| job | delivered | ms per job (1% cold) | Lambda | SQS | SES (emails / job) | DynamoDB RRU / WRU per job "
+                "| DynamoDB | logs | X-Ray | **total** |",
+                "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            ]
+            for j in jobs:
+                jc = cost.job_cost(j)
+                lines.append(
+                    f"| {j.job_type} | {'1 per invocation' if j.records == 1 else f'batches of {j.records}'} | "
+                    f"{jc.ms_per_job:.2f} | {cost.money(jc.lambda_usd)} | {cost.money(jc.sqs_usd)} | "
+                    f"{cost.money(jc.ses_usd)} ({jc.emails_per_job:g}) | {_units(jc.dynamodb)} | "
+                    f"{cost.money(jc.dynamodb_usd)} | {cost.money(jc.logs_usd)} | {cost.money(jc.xray_usd)} | "
+                    f"**{cost.money(jc.total)}** |"
+                )
+            lines.append("")
+        fixed = cost.FixedCosts(
+            snapstart_functions={f: self.memory_mb.get(f, 512) for f in sorted(self.snapstart)},
+            alarm_metrics=self.alarm_metrics,
+        )
+        lines += [
+            "A month, whatever the traffic (prod):",
+            "",
+            "| item | count | a month |",
+            "| --- | --- | ---: |",
+            f"| SnapStart cache | {len(fixed.snapstart_functions)} functions x their memory x 730 h | "
+            f"{cost.money(fixed.snapstart_cache)} |",
+            f"| alarms | {fixed.alarm_metrics} metrics read by the template's alarms | {cost.money(fixed.alarms)} |",
+            f"| idle polling of the queues | ~{cost.IDLE_POLLS_A_MONTH / 1e6:.1f} million empty receives (assumed) | "
+            f"{cost.money(fixed.idle_polls)} |",
+            f"| dashboard | 1 (free within an account's first 3) | {cost.money(fixed.dashboard)} |",
+            "",
+        ]
+        return lines
+
+    def _api_figures(self) -> list[cost.ApiFigures]:
+        cold = {c.function: c for c in self.cold}
+        figures = []
+        for w in self.warm:
+            if w.function not in cold:
+                continue
+            figures.append(
+                cost.ApiFigures(
+                    w.function,
+                    w.route,
+                    self.memory_mb.get(w.function, 512),
+                    w.ms,
+                    cold[w.function].ms,
+                    w.warm_calls,
+                    0.0 if math.isnan(w.log_bytes) else w.log_bytes,
+                    w.function in self.snapstart,
+                )
+            )
+        return figures
+
+    def _job_figures(self) -> list[cost.JobFigures]:
+        figures = []
+        for w in self.worker:
+            figures.append(
+                cost.JobFigures(
+                    w.job_type, 1, w.memory_mb, w.single_ms, w.cold_ms, w.warm_calls, 1, w.single_log_bytes
+                )
+            )
+            figures.append(
+                cost.JobFigures(
+                    w.job_type,
+                    w.batch,
+                    w.memory_mb,
+                    w.batch_ms,
+                    w.cold_ms,
+                    w.batch_calls,
+                    w.batch,
+                    w.batch_log_bytes,
+                )
+            )
+        return figures
+
+
+def _calls(calls: Sequence[AwsCall], per: int = 1) -> str:
+    """``dynamodb.GetItem, ses.SendEmail x2`` (``per``: divided by the jobs of a batch)."""
+    counts: dict[str, int] = {}
+    for call in calls:
+        counts[call.label] = counts.get(call.label, 0) + 1
+    if not counts:
+        return "none"
+    return ", ".join(
+        f"{label.split('.', 1)[1] if label.startswith('dynamodb.') else label}"
+        + (f" x{n / per:g}" if n / per != 1 else "")
+        for label, n in counts.items()
+    )
+
+
+def _units(units: cost.Units) -> str:
+    return f"{units.rru:g} / {units.wru:g}"
 
 
 def _ops(operations: Sequence[str]) -> str:

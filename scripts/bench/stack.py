@@ -36,6 +36,7 @@ ROOT = TEMPLATE_PATH.parent
 #: Variables of the measurement processes beyond the function's own (instance_environment): bytecode
 #: is not writable on Lambda (read-only code folders), and nothing may pick up a user's setup.
 _NOT_PASSED = ("PYTHONPATH", "PYTHONUNBUFFERED", "TZ")
+WORKER = "WorkerFunction"
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,18 @@ class BenchStack:
     def __init__(self) -> None:
         self.emulator = Emulator()
         self.functions: dict[str, ApiFunction] = {}
+        #: The queue worker (WorkerFunction): its jobs are built by scripts/bench/jobs.py, not read
+        #: from events/; the queue ARNs it reads, by queue name in the template (EmailQueue...).
+        self.worker: ApiFunction | None = None
+        self.worker_queues: dict[str, str] = {}
         self.seed_report: dict[str, Any] = {}
+        self.template: dict[str, Any] = {}
+        self.memory_mb: dict[str, int] = {}
 
     def start(self) -> None:
         self.emulator.start()
         stack = Stack.from_file(TEMPLATE_PATH)
+        self.template = dict(stack.template)
         provision(stack, self.emulator.clients())
         endpoint = self.emulator.endpoint_url
         specs = load_functions(stack)
@@ -89,15 +97,19 @@ class BenchStack:
             seed_catalog(
                 endpoint, str(table.ref), author_id=self.seed_report.get("adminId"), region=stack.region
             )
+        self.memory_mb = {name: spec.memory_size for name, spec in specs.items()}
+        worker = specs.get(WORKER)
+        if worker is not None:
+            self.worker = ApiFunction(WORKER, worker.code_dir.name, worker, self._environment(worker, stack))
+            for subscription in worker.sqs:
+                self.worker_queues[str(subscription.queue_arn).rsplit(":", 1)[-1]] = str(
+                    subscription.queue_arn
+                )
         for logical_id, spec in sorted(specs.items()):
             if not spec.http_routes:
                 continue
             group = spec.code_dir.name
-            environment = instance_environment(spec, endpoint, region=stack.region, base={})
-            for name in _NOT_PASSED:
-                environment.pop(name, None)
-            environment["PYTHONDONTWRITEBYTECODE"] = "1"
-            environment["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:2000"  # loopback, if SDK tracing is on
+            environment = self._environment(spec, stack)
             function = ApiFunction(logical_id, group, spec, environment)
             files = event_files(group)
             if not files:
@@ -110,6 +122,14 @@ class BenchStack:
                     event = render(raw, seed_identity(endpoint, spec.environment).values)
                 function.events.append(SampleEvent(path.name, raw, event))
             self.functions[logical_id] = function
+
+    def _environment(self, spec: FunctionSpec, stack: Stack) -> dict[str, str]:
+        environment = instance_environment(spec, self.emulator.endpoint_url, region=stack.region, base={})
+        for name in _NOT_PASSED:
+            environment.pop(name, None)
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        environment["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:2000"  # loopback, if SDK tracing is on
+        return environment
 
     @property
     def endpoint_url(self) -> str:

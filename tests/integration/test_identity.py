@@ -43,7 +43,7 @@ def test_every_operation_needs_credentials_unless_public(local_cloud: LocalCloud
             # never refused for lack of an access token (refresh may still say its token is missing)
             refused = response.status_code == 401 and response.json()["error"] == "Authentication required"
             assert not refused, (method, path, response.text)
-            assert "security" not in operation, (method, path)
+            assert operation["security"] == [{}], (method, path)  # no credentials needed, stated
         else:
             assert response.status_code == 401, (method, path, response.text)
             assert response.json()["code"] == "UNAUTHORIZED"
