@@ -296,6 +296,34 @@ def test_an_upload_for_a_deleted_account_is_dropped_with_its_images(api: Api, bu
     assert upload_keys(buckets) == []
 
 
+def test_an_error_keeps_the_upload_for_lambdas_retries_and_the_dead_letter_redrive(
+    api: Api, buckets: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB unavailable: the invocation fails (Lambda retries it, then AvatarDLQ), and the
+    upload stays, so the retry or the redrive still has it to process."""
+    from backend.errors import UnavailableError
+
+    user = member(api)
+    data = jpeg()
+    key = upload(buckets, user.id, data)
+    profiles = type(api.container.profiles)
+    original = profiles.set_avatar
+
+    def unavailable(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise UnavailableError("The database is temporarily unavailable")
+
+    monkeypatch.setattr(profiles, "set_avatar", unavailable)
+    with pytest.raises(UnavailableError):
+        run_function(key, len(data))
+    assert upload_keys(buckets) == [key]  # kept: the retry needs it
+    assert profile_of(api, user.id).avatar_images is None
+    monkeypatch.setattr(profiles, "set_avatar", original)
+    (outcome,) = run_function(key, len(data))["results"]  # Lambda's retry, or the redrive
+    assert outcome["status"] == "accepted"
+    assert upload_keys(buckets) == []
+    assert profile_of(api, user.id).avatar_images
+
+
 def test_a_key_outside_a_user_prefix_is_ignored(api: Api, buckets: Any) -> None:
     (outcome,) = run_function("uploads/not-a-user-key", 2048)["results"]
     assert outcome["status"] == "ignored"

@@ -2,9 +2,9 @@
 
 S3 delivers the event asynchronously (Lambda retries a failed invocation twice). A record whose
 upload is refused (not an image, too big, a bomb...) is not a failure: the upload is deleted and
-the old avatar stays. An error (S3 or DynamoDB unavailable) fails the invocation, so Lambda
-retries it; the upload is still there then, unless it was deleted already (then the retry does
-nothing).
+the old avatar stays. An error (S3 or DynamoDB unavailable) fails the invocation and keeps the
+upload, so Lambda's two retries, then a redrive from AvatarDLQ, can still process it; an event
+delivered again after its upload was processed finds it gone and does nothing.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from botocore.exceptions import ClientError
 
@@ -163,47 +163,60 @@ def process_upload(
 ) -> UploadOutcome:
     """Turn one upload into the profile's avatar, or refuse it; the upload is deleted either way.
 
-    ``size`` is the S3 event's object size: a file over the limit is refused before it is read.
+    ``size`` is the S3 event's object size: a file over the limit is refused before it is read. An
+    error (S3 or DynamoDB unavailable) leaves the upload where it is and propagates: the invocation
+    fails, Lambda retries the event twice and then dead-letters it to AvatarDLQ, and both the
+    retries and a redrive need the upload (the bucket's lifecycle rule expires it after a day).
     """
-    from backend.services import imaging  # Pillow: only AvatarFunction has it (its own layer)
-
     user_id = user_of_upload(key)
     if user_id is None:
         logger.warning("not an avatar upload key: ignored", extra={"key": key})
         return UploadOutcome(key, "ignored", "not under uploads/<userId>/")
     client = deps.storage.s3()
+    outcome = _process(
+        deps, client, bucket=bucket, key=key, user_id=user_id, size=size, event_time=event_time
+    )
+    client.delete_object(Bucket=bucket, Key=key)  # only once there is an outcome: never on an error
+    return outcome
+
+
+def _process(
+    deps: AvatarDeps,
+    client: Any,
+    *,
+    bucket: str,
+    key: str,
+    user_id: str,
+    size: int | None,
+    event_time: datetime,
+) -> UploadOutcome:
+    from backend.services import imaging  # Pillow: only AvatarFunction has it (its own layer)
+
+    if size is not None and not MIN_UPLOAD_BYTES <= size <= MAX_UPLOAD_BYTES:
+        return _rejected(key, user_id, f"size {size} bytes is outside {MIN_UPLOAD_BYTES}-{MAX_UPLOAD_BYTES}")
     try:
-        if size is not None and not MIN_UPLOAD_BYTES <= size <= MAX_UPLOAD_BYTES:
-            return _rejected(
-                key, user_id, f"size {size} bytes is outside {MIN_UPLOAD_BYTES}-{MAX_UPLOAD_BYTES}"
-            )
-        try:
-            body = client.get_object(Bucket=bucket, Key=key)["Body"]
-        except ClientError as exc:
-            # Without s3:ListBucket (not granted) S3 answers a missing key with 403, not 404 (AWS
-            # GetObject reference): an event delivered twice finds its upload processed already.
-            if str(exc.response.get("Error", {}).get("Code")) not in (
-                "NoSuchKey",
-                "404",
-                "AccessDenied",
-                "403",
-            ):
-                raise
-            logger.warning("avatar upload gone or unreadable", extra={"user_id": user_id, "key": key})
-            return UploadOutcome(key, "ignored", "the upload is gone (processed already)")
-        data = body.read(MAX_UPLOAD_BYTES + 1)
-        if not MIN_UPLOAD_BYTES <= len(data) <= MAX_UPLOAD_BYTES:
-            return _rejected(
-                key, user_id, f"{len(data)} bytes is outside {MIN_UPLOAD_BYTES}-{MAX_UPLOAD_BYTES}"
-            )
-        try:
-            rendered = imaging.square_webps(data, SIZES)
-        except imaging.RejectedImage as exc:
-            return _rejected(key, user_id, str(exc))
-        stem = f"{SERVED_PREFIX}{user_id}/{hashlib.sha256(data).hexdigest()[:20]}"
-        return _publish(deps, user_id=user_id, key=key, stem=stem, rendered=rendered, event_time=event_time)
-    finally:
-        client.delete_object(Bucket=bucket, Key=key)
+        body = client.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        # Without s3:ListBucket (not granted) S3 answers a missing key with 403, not 404 (AWS
+        # GetObject reference): an event delivered twice finds its upload processed already.
+        if str(exc.response.get("Error", {}).get("Code")) not in (
+            "NoSuchKey",
+            "404",
+            "AccessDenied",
+            "403",
+        ):
+            raise
+        logger.warning("avatar upload gone or unreadable", extra={"user_id": user_id, "key": key})
+        return UploadOutcome(key, "ignored", "the upload is gone (processed already)")
+    data = body.read(MAX_UPLOAD_BYTES + 1)
+    if not MIN_UPLOAD_BYTES <= len(data) <= MAX_UPLOAD_BYTES:
+        return _rejected(key, user_id, f"{len(data)} bytes is outside {MIN_UPLOAD_BYTES}-{MAX_UPLOAD_BYTES}")
+    try:
+        rendered = imaging.square_webps(data, SIZES)
+    except imaging.RejectedImage as exc:
+        return _rejected(key, user_id, str(exc))
+    stem = f"{SERVED_PREFIX}{user_id}/{hashlib.sha256(data).hexdigest()[:20]}"
+    return _publish(deps, user_id=user_id, key=key, stem=stem, rendered=rendered, event_time=event_time)
 
 
 def _publish(
