@@ -129,6 +129,14 @@ def batch_get(keys: Sequence[Key], *, consistent: bool = False) -> dict[Key, Tab
     return {(item.pk, item.sk): item for item in items}
 
 
+def items_of_entries(raw_items: Sequence[RawItem]) -> list[TableItem]:
+    """The items a keys-only index's entries point to, in one BatchGetItem, in the entries' order
+    (an item deleted since the index saw it is left out)."""
+    wanted = [(string_of(raw, "PK"), string_of(raw, "SK")) for raw in raw_items]
+    found = batch_get(wanted)
+    return [item for key in wanted if (item := found.get(key)) is not None]
+
+
 @dataclass(frozen=True, slots=True)
 class QuerySpec:
     """One Query: a partition of the table or of an index, optionally narrowed and filtered."""

@@ -41,9 +41,9 @@ from backend.repositories.dynamo import (
     RawItem,
     batch_get,
     for_write,
+    items_of_entries,
     query_all,
     query_page,
-    string_of,
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
@@ -383,6 +383,4 @@ def _orders(raw_items: list[RawItem]) -> list[OrderRecord]:
 
 def _orders_by_keys(raw_items: list[RawItem]) -> list[OrderRecord]:
     """Keys-only index entries: the orders themselves, in one BatchGetItem, in the entries' order."""
-    wanted = [(string_of(raw, "PK"), string_of(raw, "SK")) for raw in raw_items]
-    found = batch_get(wanted)
-    return [to_order_record(m) for k in wanted if isinstance(m := found.get(k), OrderModel)]
+    return [to_order_record(m) for m in items_of_entries(raw_items) if isinstance(m, OrderModel)]

@@ -27,8 +27,8 @@ from backend.repositories.dynamo import (
     batch_get,
     for_write,
     get_item,
+    items_of_entries,
     query_page,
-    string_of,
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
@@ -325,9 +325,7 @@ def _posts(raw_items: list[RawItem]) -> list[PostRecord]:
 
 def _posts_by_keys(raw_items: list[RawItem]) -> list[PostRecord]:
     """Index entries without the item's attributes: the posts themselves, in one BatchGetItem."""
-    wanted = [(string_of(raw, "PK"), string_of(raw, "SK")) for raw in raw_items]
-    found = batch_get(wanted)
-    return [to_post_record(m) for k in wanted if isinstance(m := found.get(k), PostModel)]
+    return [to_post_record(m) for m in items_of_entries(raw_items) if isinstance(m, PostModel)]
 
 
 def _posts_of_links(raw_items: list[RawItem]) -> list[PostRecord]:

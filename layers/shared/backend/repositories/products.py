@@ -22,7 +22,7 @@ from backend.repositories.dynamo import (
     batch_get,
     for_write,
     get_item,
-    string_of,
+    items_of_entries,
     to_models,
 )
 from backend.repositories.paging import CursorCodec, Listing, list_page
@@ -236,6 +236,4 @@ def _products(raw_items: list[RawItem]) -> list[ProductRecord]:
 
 def _products_by_keys(raw_items: list[RawItem]) -> list[ProductRecord]:
     """Index entries without the item's attributes: the products themselves, in one BatchGetItem."""
-    wanted = [(string_of(raw, "PK"), string_of(raw, "SK")) for raw in raw_items]
-    found = batch_get(wanted)
-    return [to_product_record(m) for k in wanted if isinstance(m := found.get(k), ProductModel)]
+    return [to_product_record(m) for m in items_of_entries(raw_items) if isinstance(m, ProductModel)]
