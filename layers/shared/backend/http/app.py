@@ -153,7 +153,7 @@ def _declare_headers(status: str, response: dict[str, Any]) -> None:
     headers["X-Request-Id"] = docs.REQUEST_ID
     if status in docs.GATEWAY_STATUSES:
         headers |= {
-            name: docs.optional(header["$ref"].rsplit("/", 1)[-1])
+            name: docs.optional(header["$ref"].rsplit("/", 1)[-1], "absent when API Gateway answers itself")
             for name, header in headers.items()
             if "$ref" in header
         }

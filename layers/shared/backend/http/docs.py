@@ -9,10 +9,11 @@ The headers a client relies on are declared here once, and put in the document w
 - on a cacheable read, its 200 and 304 (``ETag``, ``Cache-Control``, ``Vary``):
   ``backend.http.representation.CONDITIONAL_GET``;
 - on a create, its 201 (``Location``): :func:`created`; the routes that set cookies:
-  :data:`SETS_COOKIES`; a replayed order: :data:`IDEMPOTENT_REPLAYED`.
+  :func:`sets_cookies`; a replayed order: :data:`IDEMPOTENT_REPLAYED`.
 
-tests/unit/api/conftest.py checks every response the API tests get against the document: a header
-from :data:`CONTRACT_HEADERS` that a response carries and its operation does not declare fails.
+tests/support/conformance.py (run by every ``Api.call`` of the tests) checks each response against
+the document: a header from :data:`CONTRACT_HEADERS` that a response carries and its operation does
+not declare fails.
 """
 
 from __future__ import annotations
@@ -98,11 +99,10 @@ HEADER_COMPONENTS: Final[dict[str, dict[str, Any]]] = {
 GATEWAY_STATUSES: Final = frozenset({"413", "500", "503"})
 
 
-def optional(name: str) -> dict[str, Any]:
-    """A header component, inline and not required (on a status the gateway may answer itself)."""
+def optional(name: str, when: str) -> dict[str, Any]:
+    """A header component, inline and not required, its description saying ``when`` it is absent."""
     component = HEADER_COMPONENTS[name]
-    note = " (absent when API Gateway answers itself)"
-    return {**component, "description": component["description"] + note, "required": False}
+    return {**component, "description": f"{component['description']} ({when})", "required": False}
 
 
 def _ref(name: str) -> dict[str, Any]:

@@ -332,8 +332,8 @@ class UsersRepository:
 
         Always in the transaction: the user (optimistic lock), its email guard, its profile, the user
         counters (the per-status order counters too), and the rule that a user with orders cannot be
-        deleted (ConflictError "orders", as the original schema's restrict). The author's posts, with their slug guards, category links
-        and counters, join the transaction when they all fit in DynamoDB's 100 operations; otherwise
+        deleted (ConflictError "orders", as the original schema's restrict). The author's posts, with
+        their slug guards, category links and counters, join the transaction when they all fit in DynamoDB's 100 operations; otherwise
         they are left to ``PostsRepository.purge_author`` (the worker's job) and reported as
         ``posts_pending``. Sessions fill the remaining room; any left over are deleted right after the
         commit (a session is useless without its user).

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from backend.http.auth import admin_principal, current_principal
 from backend.http.deps import Container, get_container
-from backend.http.docs import HEADER_COMPONENTS, IDEMPOTENT_REPLAYED, created, errors
+from backend.http.docs import IDEMPOTENT_REPLAYED, created, errors, optional
 from backend.http.params import id_path, page_number
 from backend.http.routes import api_router
 from backend.records import Page, PageRequest
@@ -53,8 +53,9 @@ _PLACE_RESPONSES = {
     ),
 }
 _PLACE_RESPONSES[201]["headers"]["Idempotent-Replayed"] = IDEMPOTENT_REPLAYED
-# Only IDEMPOTENCY_IN_PROGRESS carries it: not required on every 409.
-_PLACE_RESPONSES[409]["headers"] = {"Retry-After": {**HEADER_COMPONENTS["RetryAfter"], "required": False}}
+_PLACE_RESPONSES[409]["headers"] = {
+    "Retry-After": optional("RetryAfter", "only with IDEMPOTENCY_IN_PROGRESS")
+}
 
 
 @router.post(
