@@ -113,9 +113,6 @@ Timestamp = Annotated[
 ]
 
 
-# ----------------------------------------------------------------------------- paging
-
-
 class CamelModel(BaseModel):
     """Base of every API model: snake_case in Python, camelCase on the wire (both accepted in).
 
