@@ -161,7 +161,8 @@ def image_keys(stem: str) -> list[str]:
 def process_upload(
     deps: AvatarDeps, *, bucket: str, key: str, size: int | None, event_time: datetime
 ) -> UploadOutcome:
-    """Turn one upload into the profile's avatar, or refuse it; the upload is deleted either way.
+    """Turn one upload into the profile's avatar, or refuse it; the upload is deleted once it has
+    an outcome (accepted, refused, stale or ignored).
 
     ``size`` is the S3 event's object size: a file over the limit is refused before it is read. An
     error (S3 or DynamoDB unavailable) leaves the upload where it is and propagates: the invocation
