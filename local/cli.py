@@ -471,14 +471,27 @@ def fire(args: argparse.Namespace) -> int:
     return 0 if body.get("ok") else 1
 
 
-def send(args: argparse.Namespace) -> int:
+def _running_queues(
+    args: argparse.Namespace, *names: str | None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The running cloud and its queues by logical id, once each of ``names`` (None: not given) is
+    one of them; otherwise the error is printed and None returned."""
     running = _gateway_cloud(args)
     if running is None:
-        return 1
+        return None
     queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
-    if args.queue not in queues:
-        print(f"error: no queue {args.queue!r}; the template has: {', '.join(queues)}", file=sys.stderr)
+    for name in names:
+        if name is not None and name not in queues:
+            print(f"error: no queue {name!r}; the template has: {', '.join(queues)}", file=sys.stderr)
+            return None
+    return running, queues
+
+
+def send(args: argparse.Namespace) -> int:
+    found = _running_queues(args, args.queue)
+    if found is None:
         return 1
+    running, queues = found
     if args.body == "@-":
         body = sys.stdin.read()
     elif args.body.startswith("@"):
@@ -498,14 +511,10 @@ _DRAIN_SETTLE_SECONDS = 0.5
 
 
 def drain(args: argparse.Namespace) -> int:
-    running = _gateway_cloud(args)
-    if running is None:
+    found = _running_queues(args, *args.queues)
+    if found is None:
         return 1
-    queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
-    unknown = [name for name in args.queues if name not in queues]
-    if unknown:
-        print(f"error: no queue {unknown[0]!r}; the template has: {', '.join(queues)}", file=sys.stderr)
-        return 1
+    running, queues = found
     sqs: Any = AwsClients(str(running["endpointUrl"])).sqs()  # the attribute names below, untyped
     names = (
         "ApproximateNumberOfMessages",
@@ -559,14 +568,10 @@ def redrive(args: argparse.Namespace) -> int:
 
     if args.aws:
         return _redrive_aws(args)
-    running = _gateway_cloud(args)
-    if running is None:
+    found = _running_queues(args, args.queue, args.to)
+    if found is None:
         return 1
-    queues = {name: res for name, res in running["resources"].items() if res["type"] == "AWS::SQS::Queue"}
-    for logical in (args.queue, args.to):
-        if logical is not None and logical not in queues:
-            print(f"error: no queue {logical!r}; the template has: {', '.join(queues)}", file=sys.stderr)
-            return 1
+    running, queues = found
     sqs = AwsClients(str(running["endpointUrl"])).sqs()
     dlq_url = str(queues[args.queue]["ref"])
     destination = str(queues[args.to]["ref"]) if args.to else moves.source_queue_of(sqs, dlq_url)
