@@ -119,6 +119,11 @@ class Run:
     code: str | None
     calls: list[AwsCall]
 
+    @classmethod
+    def of(cls, result: dict[str, Any]) -> Run:
+        """One served event as the child process reports it."""
+        return cls(int(result["status"]), result["code"], [AwsCall.of(call) for call in result["calls"]])
+
 
 @dataclass
 class EventRecord:
@@ -137,36 +142,22 @@ def record(contender: Contender, events: Sequence[tuple[str, dict[str, Any]]]) -
     hook): the first time is a cold start with nothing cached, the second what a repeat costs."""
     records = []
     for name, event in events:
-        done = subprocess.run(
-            _command(contender.config("record", events=[event])),
-            env=contender.env,
-            capture_output=True,
-            text=True,
-            timeout=SAMPLE_TIMEOUT,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise BenchError(
-                f"{contender.label} (recording {name}): exit {done.returncode}\n{done.stderr[-3000:]}"
-            )
-        (result,) = _reply(done.stdout)["events"]
-        runs = [
-            Run(
-                int(result[phase]["status"]),
-                result[phase]["code"],
-                [AwsCall.of(call) for call in result[phase]["calls"]],
-            )
-            for phase in ("cold", "warm")
-        ]
-        records.append(EventRecord(name, result["route"], runs[0], runs[1]))
+        (result,) = _recorded(contender, contender.config("record", events=[event]), f"recording {name}")
+        records.append(EventRecord(name, result["route"], Run.of(result["cold"]), Run.of(result["warm"])))
     return records
 
 
 def record_once(contender: Contender, events: Sequence[dict[str, Any]]) -> list[Run]:
     """Serve the events once each, in order, in one fresh process, recording each one's AWS requests
     (the first includes the import's): a worker's jobs, where serving a job again is a redelivery."""
+    config = contender.config("record", events=list(events), once=True)
+    return [Run.of(result) for result in _recorded(contender, config, "recording")]
+
+
+def _recorded(contender: Contender, config: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    """Run one recording child process; the events it reports."""
     done = subprocess.run(
-        _command(contender.config("record", events=list(events), once=True)),
+        _command(config),
         env=contender.env,
         capture_output=True,
         text=True,
@@ -174,11 +165,9 @@ def record_once(contender: Contender, events: Sequence[dict[str, Any]]) -> list[
         check=False,
     )
     if done.returncode != 0:
-        raise BenchError(f"{contender.label} (recording): exit {done.returncode}\n{done.stderr[-3000:]}")
-    return [
-        Run(int(result["status"]), result["code"], [AwsCall.of(call) for call in result["calls"]])
-        for result in _reply(done.stdout)["events"]
-    ]
+        raise BenchError(f"{contender.label} ({what}): exit {done.returncode}\n{done.stderr[-3000:]}")
+    events: list[dict[str, Any]] = _reply(done.stdout)["events"]
+    return events
 
 
 # ------------------------------------------------------------------ warm sessions
