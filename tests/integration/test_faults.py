@@ -2,8 +2,10 @@
 20 % of the functions' writes meet a transaction conflict, 20 % of their requests are throttled,
 and global secondary indexes lag 1 s behind the table (``--faults``, local.faults).
 
-The client is a careful one: a 503 is retried after its Retry-After (capped at half a second here,
-to keep the suite fast), and an order keeps its Idempotency-Key across retries. What must hold
+The client is a careful one: a 503, and a 409 IDEMPOTENCY_IN_PROGRESS (an earlier attempt's record
+still held: one whose store write was throttled keeps it until the invocation's timeout), are
+retried after their Retry-After (capped at half a second here, to keep the suite fast), and an order
+keeps its Idempotency-Key across retries. What must hold
 is exact: no 500, never EMAIL_TAKEN for a conflict, exactly one account of ten racing sign-ups,
 exactly N orders of M on stock N, every read right after a write sees it.
 """
@@ -46,7 +48,8 @@ def faulty_cloud(local_cloud_factory: Any) -> Iterator[LocalCloud]:
 
 
 def call(client: httpx.Client | LocalCloud, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One request as a careful client sends it: a 503 is retried after Retry-After; nothing else is."""
+    """One request as a careful client sends it: a 503 or a 409 IDEMPOTENCY_IN_PROGRESS is retried
+    after Retry-After (docs/orders.md); nothing else is."""
     for _ in range(ATTEMPTS):
         try:
             response = client.request(method, path, **kwargs)
@@ -54,6 +57,9 @@ def call(client: httpx.Client | LocalCloud, method: str, path: str, **kwargs: An
             time.sleep(0.2)
             continue
         assert response.status_code != 500, f"{method} {path}: {response.text}"
+        if response.status_code == 409 and response.json()["code"] == "IDEMPOTENCY_IN_PROGRESS":
+            time.sleep(min(float(response.headers["retry-after"]), 0.5) * random.uniform(0.5, 1.0))
+            continue
         if response.status_code != 503:
             return response
         assert response.json()["code"] in ("SERVICE_BUSY", "SERVICE_UNAVAILABLE"), response.text
